@@ -1,0 +1,483 @@
+"""Writes the project's lockfiles: ./pants run 3rdparty/python/lock.py [-- --resolve NAME ...]
+
+The lockfiles are requirements-style: one `name==version` line per distribution, under Pants'
+metadata header, which Pants installs with pip's normal resolver. (Pex-JSON lockfiles cannot be
+installed on our build machines, and they embed every artifact's download URL.)
+
+The `python-default` resolve holds what ships in the Lambda layers, so it is resolved for the
+Lambda platform, not for this machine: pip only considers wheels whose tags the Lambda runtime
+accepts (cp311, manylinux up to glibc 2.26 for python3.11 x86_64). A distribution may come from
+source only if it builds to a pure-Python wheel; anything else fails here, with the reason,
+instead of failing at import time on Lambda.
+
+The lockfiles carry no `--hash` pins: the framework is a git requirement, which cannot carry a
+hash, and pip refuses to mix hashed and unhashed lines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Sequence
+from urllib.parse import unquote
+
+import pip
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name, parse_wheel_filename
+
+from lambda_targets.platforms import LambdaPlatform
+
+LOCK_COMMAND = "./pants run 3rdparty/python/lock.py"
+HERE = Path("3rdparty/python")
+
+
+@dataclass(frozen=True)
+class Resolve:
+    name: str
+    lockfile: str
+    requirement_files: tuple[str, ...]
+    # CPython minor versions the lock must install on. Pants checks its users fit these.
+    pythons: tuple[str, ...]
+    # Resolve for this Lambda platform instead of the local interpreter.
+    lambda_platform: LambdaPlatform | None = None
+    # Resolves whose pins this one must agree with, where they share a distribution.
+    constrained_by: tuple[str, ...] = ()
+
+
+# Order matters: a resolve is locked after those that constrain it.
+RESOLVES = (
+    Resolve(
+        name="python-default",
+        lockfile="default.lock",
+        requirement_files=("pypi-requirements.txt", "framework-requirements.txt"),
+        pythons=("3.11",),
+        lambda_platform=LambdaPlatform("python3.11", "x86_64"),
+    ),
+    # Pants pins its own dependencies exactly, so the tools that share an interpreter with it
+    # (pytest runs the plugin tests in one process with Pants) follow its pins.
+    Resolve(
+        name="pants-plugins",
+        lockfile="pants-plugins.lock",
+        requirement_files=("pants-plugins-requirements.txt",),
+        pythons=("3.9",),
+    ),
+    Resolve(
+        name="pytest",
+        lockfile="pytest.lock",
+        requirement_files=("pytest-requirements.txt",),
+        pythons=("3.9", "3.11"),
+        constrained_by=("pants-plugins",),
+    ),
+    Resolve(
+        name="lint",
+        lockfile="lint.lock",
+        requirement_files=("lint-requirements.txt",),
+        pythons=("3.11",),
+    ),
+    Resolve(
+        name="dev",
+        lockfile="dev.lock",
+        requirement_files=("dev-requirements.txt",),
+        pythons=("3.11",),
+        constrained_by=("python-default", "pytest"),
+    ),
+)
+
+
+class LockError(Exception):
+    """A problem the user must fix; the message says what and how."""
+
+
+@dataclass(frozen=True)
+class Pin:
+    name: str
+    version: str
+    # The requirement line as written, for git/URL requirements; None for index pins.
+    direct_requirement: str | None = None
+
+    @property
+    def key(self) -> str:
+        return canonicalize_name(self.name)
+
+    def line(self) -> str:
+        return self.direct_requirement or f"{self.key}=={self.version}"
+
+
+# --- Interpreters and pip ----------------------------------------------------------------
+
+
+def find_python(version: str) -> str:
+    """A CPython `version` (e.g. "3.11") from pyenv or PATH, as `./pants` looks for 3.9."""
+    pyenv_root = os.environ.get("PYENV_ROOT") or str(Path.home() / ".pyenv")
+    candidates = [shutil.which(f"python{version}")]
+    versions_dir = Path(pyenv_root) / "versions"
+    if versions_dir.is_dir():
+        installed = sorted(
+            versions_dir.glob(f"{version}.*/bin/python{version}"),
+            key=lambda p: [int(x) for x in re.findall(r"\d+", p.parent.parent.name)],
+            reverse=True,
+        )
+        candidates += [str(p) for p in installed]
+    check = f"import sys; sys.exit(sys.version_info[:2] != {tuple(map(int, version.split('.')))})"
+    for candidate in filter(None, candidates):
+        if subprocess.run([candidate, "-c", check], capture_output=True).returncode == 0:
+            return candidate
+    raise LockError(
+        f"CPython {version} is needed to lock for it, and none was found on PATH or under "
+        f"{versions_dir}. Install it (e.g. `pyenv install {version}`) and rerun {LOCK_COMMAND}."
+    )
+
+
+# Runs the pip this tool was installed with (pinned in the pants-plugins lockfile) on another
+# interpreter, so every resolve uses the same pip whatever the interpreter ships.
+_RUN_PIP = (
+    "import runpy, sys; sys.path.insert(0, sys.argv.pop(1)); runpy.run_module('pip', run_name='__main__')"
+)
+_PIP_HOME = str(Path(pip.__file__).resolve().parent.parent)
+
+
+def run_pip(python: str, args: Sequence[str]) -> subprocess.CompletedProcess[str]:
+    # --isolated: ignore the user's pip configuration, as Pants' own resolves do, so the lock
+    # agrees with what Pants will install from it.
+    argv = [python, "-I", "-c", _RUN_PIP, _PIP_HOME, *args, "--isolated", "--disable-pip-version-check"]
+    return subprocess.run(argv, capture_output=True, text=True)
+
+
+def pip_errors(result: subprocess.CompletedProcess[str]) -> str:
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    errors = [line for line in lines if "ERROR" in line or "error:" in line]
+    return "\n".join(f"    {line}" for line in (errors or lines[-15:]))
+
+
+def dry_run_install(python: str, args: Sequence[str], scratch: Path) -> list[dict]:
+    """The distributions `pip install args` would install, from pip's installation report."""
+    report = scratch / "report.json"
+    result = run_pip(
+        python,
+        ["install", "--dry-run", "--ignore-installed", "--quiet", "--report", str(report), *args],
+    )
+    if result.returncode != 0:
+        raise PipFailed(result)
+    return json.loads(report.read_text())["install"]
+
+
+class PipFailed(Exception):
+    def __init__(self, result: subprocess.CompletedProcess[str]) -> None:
+        super().__init__(result.stderr)
+        self.result = result
+
+
+# --- Requirements ------------------------------------------------------------------------
+
+
+def read_requirements(path: Path) -> list[str]:
+    requirements = []
+    for number, raw in enumerate(path.read_text().splitlines(), start=1):
+        line = raw.split(" #", 1)[0].strip()
+        if not line or line.startswith("#"):
+            continue
+        try:
+            Requirement(line)
+        except InvalidRequirement as e:
+            raise LockError(f"{path}:{number}: {line!r} is not a valid requirement ({e}).")
+        requirements.append(line)
+    return requirements
+
+
+def is_direct(requirement: str) -> bool:
+    return Requirement(requirement).url is not None
+
+
+def write_lines(path: Path, lines: Iterable[str]) -> Path:
+    path.write_text("".join(f"{line}\n" for line in lines))
+    return path
+
+
+# --- Resolving for a Lambda platform -----------------------------------------------------
+
+
+def is_pure(wheel_name: str) -> bool:
+    _, _, _, wheel_tags = parse_wheel_filename(wheel_name)
+    return all(tag.abi == "none" and tag.platform == "any" for tag in wheel_tags)
+
+
+def build_wheel(python: str, requirement: str, wheelhouse: Path, *, from_source: bool) -> Path:
+    """Builds (or, from_source=False, also accepts an existing) wheel; returns its path."""
+    out = Path(tempfile.mkdtemp(dir=wheelhouse.parent))
+    args = ["wheel", "--no-deps", "--quiet", "-w", str(out), requirement]
+    if from_source:
+        args.insert(1, "--no-binary=:all:")
+    result = run_pip(python, args)
+    if result.returncode != 0:
+        raise LockError(f"Could not build {requirement!r} into a wheel:\n{pip_errors(result)}")
+    (wheel,) = out.glob("*.whl")
+    return Path(shutil.move(str(wheel), wheelhouse / wheel.name))
+
+
+def local_wheel(python: str, spec: str, scratch: Path) -> tuple[str, str] | None:
+    """(version, tags) of the wheel pip picks for `spec` on this machine, if one exists."""
+    out = Path(tempfile.mkdtemp(dir=scratch))
+    result = run_pip(
+        python, ["download", "--no-deps", "--only-binary=:all:", "--quiet", "-d", str(out), spec]
+    )
+    wheels = list(out.glob("*.whl")) if result.returncode == 0 else []
+    if not wheels:
+        return None
+    _, version, _, wheel_tags = parse_wheel_filename(wheels[0].name)
+    return str(version), ", ".join(sorted(str(t) for t in wheel_tags))
+
+
+@dataclass
+class LambdaResolution:
+    platform: LambdaPlatform
+    python: str
+    scratch: Path
+    # Wheels built here from git/URL requirements or pure-Python sdists, offered to pip.
+    wheelhouse: Path = field(init=False)
+    built_from: dict[str, str] = field(default_factory=dict)  # wheel file name -> requirement
+
+    def __post_init__(self) -> None:
+        self.wheelhouse = self.scratch / "wheelhouse"
+        self.wheelhouse.mkdir()
+
+    def platform_args(self) -> list[str]:
+        major, minor = self.platform.python_version
+        args = ["--only-binary=:all:", "--implementation=cp", f"--python-version={major}.{minor}"]
+        args += [f"--abi=cp{major}{minor}"]
+        args += [f"--platform={tag}" for tag in self.platform.platform_tags()]
+        # pip accepts platform options only when installing into a --target (never written to
+        # here: this is a dry run).
+        args += ["--target", str(self.scratch / "unused-target")]
+        return args + ["--find-links", str(self.wheelhouse)]
+
+    def add_source_requirement(self, requirement: str, origin: str) -> None:
+        wheel = build_wheel(self.python, requirement, self.wheelhouse, from_source=True)
+        if not is_pure(wheel.name):
+            raise LockError(
+                f"{requirement} ({origin}) builds to {wheel.name}, which is not pure Python. "
+                f"Only pure-Python distributions may come from source: a compiled one would be "
+                f"linked against this machine's C library, not {self.platform.describe()}'s. "
+                f"Depend on a release that ships a compatible wheel instead."
+            )
+        self.built_from[wheel.name] = requirement
+
+    def resolve(self, index_requirements: list[str], direct_requirements: dict[str, str]) -> list[Pin]:
+        for requirement, origin in direct_requirements.items():
+            self.add_source_requirement(requirement, origin)
+        while True:
+            requested = index_requirements + [
+                str(self.wheelhouse / name)
+                for name, req in self.built_from.items()
+                if req in direct_requirements
+            ]
+            reqs = write_lines(self.scratch / "lambda-requirements.txt", requested)
+            try:
+                installs = dry_run_install(
+                    self.python, [*self.platform_args(), "-r", str(reqs)], self.scratch
+                )
+                break
+            except PipFailed as failure:
+                self.handle_missing_wheel(failure)
+        return [self.pin(item) for item in installs]
+
+    def handle_missing_wheel(self, failure: PipFailed) -> None:
+        """Either a pure-Python sdist we can build and offer, or a clear error."""
+        missing = re.search(r"No matching distribution found for (\S+)", failure.result.stderr)
+        if not missing:
+            raise LockError(
+                f"pip could not resolve the requirements for {self.platform.describe()}:\n"
+                f"{pip_errors(failure.result)}"
+            )
+        spec = missing.group(1)
+        found = local_wheel(self.python, spec, self.scratch)
+        if found:
+            version, wheel_tags = found
+            name = canonicalize_name(Requirement(spec).name)
+            raise LockError(
+                f"No release matching {spec!r} has a wheel for {self.platform.describe()}. "
+                f"The newest, {name} {version}, ships only {wheel_tags}: it needs a newer C "
+                f"library or another Python. Hold {name} back to a release that ships a "
+                f"compatible wheel in {HERE}/pypi-requirements.txt (e.g. `{name}<{version}`), "
+                f"then rerun {LOCK_COMMAND}."
+            )
+        # No wheel at all: acceptable only if it builds to a pure-Python wheel.
+        self.add_source_requirement(spec, "no wheel on the index; building its sdist")
+
+    def pin(self, item: dict) -> Pin:
+        name, version = item["metadata"]["name"], item["metadata"]["version"]
+        wheel_name = unquote(item["download_info"]["url"].rsplit("/", 1)[-1])
+        built_from = self.built_from.get(wheel_name)
+        if built_from is not None:
+            direct = built_from if is_direct(built_from) else None
+            return Pin(name, version, direct)
+        self.check_wheel(wheel_name)
+        return Pin(name, version)
+
+    def check_wheel(self, wheel_name: str) -> None:
+        """Belt and braces: pip was told the platform, but verify every chosen wheel fits it."""
+        accepted = set(self.platform.compatible_tags())
+        _, _, _, wheel_tags = parse_wheel_filename(wheel_name)
+        if not {str(tag) for tag in wheel_tags} & accepted:
+            raise LockError(f"pip chose {wheel_name}, which {self.platform.describe()} cannot load.")
+
+
+# --- Resolving for local interpreters ----------------------------------------------------
+
+
+def resolve_locally(python: str, requirements: list[str], constraints: list[str], scratch: Path) -> list[Pin]:
+    reqs = write_lines(scratch / "requirements.txt", requirements)
+    args = ["-r", str(reqs)]
+    if constraints:
+        args += ["-c", str(write_lines(scratch / "constraints.txt", constraints))]
+    try:
+        installs = dry_run_install(python, args, scratch)
+    except PipFailed as failure:
+        raise LockError(f"pip could not resolve the requirements:\n{pip_errors(failure.result)}")
+    direct_by_name = {canonicalize_name(Requirement(r).name): r for r in requirements if is_direct(r)}
+    return [
+        Pin(
+            item["metadata"]["name"],
+            item["metadata"]["version"],
+            direct_by_name.get(canonicalize_name(item["metadata"]["name"])),
+        )
+        for item in installs
+    ]
+
+
+# --- The lockfile ------------------------------------------------------------------------
+
+
+def lockfile_text(resolve: Resolve, requirements: list[str], lines: list[str]) -> str:
+    # Pants validates its users against this header: the requirement strings must cover every
+    # requirement target in the resolve, and the interpreter constraints must cover theirs.
+    metadata = {
+        "version": 3,
+        "valid_for_interpreter_constraints": [f"CPython=={v}.*" for v in resolve.pythons],
+        "generated_with_requirements": sorted(requirements),
+        "manylinux": "manylinux2014",
+        "requirement_constraints": [],
+        "only_binary": [],
+        "no_binary": [],
+    }
+    header = [
+        "# This lockfile was autogenerated by Pants. To regenerate, run:",
+        "#",
+        f"#    {LOCK_COMMAND} -- --resolve {resolve.name}",
+        "#",
+        "# --- BEGIN PANTS LOCKFILE METADATA: DO NOT EDIT OR REMOVE ---",
+        *(f"# {line}" for line in json.dumps(metadata, indent=2).splitlines()),
+        "# --- END PANTS LOCKFILE METADATA ---",
+        "",
+    ]
+    if resolve.lambda_platform:
+        header.append(f"# Resolved for {resolve.lambda_platform.describe()}: every pin below has a wheel")
+        header.append("# that platform accepts, or builds to a pure-Python wheel.")
+    else:
+        header.append(f"# Resolved for CPython {' and '.join(resolve.pythons)} on this machine's platform.")
+    header.append("# No --hash pins: see Lockfiles in README.md.")
+    return "\n".join(header + lines) + "\n"
+
+
+def merge(per_python: dict[str, list[Pin]]) -> list[str]:
+    """One line per distribution; a `python_version` marker where only some interpreters need it."""
+    by_key: dict[str, tuple[Pin, list[str]]] = {}
+    for python, pins in per_python.items():
+        for pin in pins:
+            seen = by_key.setdefault(pin.key, (pin, []))
+            if seen[0].version != pin.version:
+                raise LockError(
+                    f"{pin.name} resolved to {seen[0].version} and {pin.version} for different "
+                    f"interpreters; pin one version in the requirements."
+                )
+            seen[1].append(python)
+    lines = []
+    for key in sorted(by_key):
+        pin, pythons = by_key[key]
+        line = pin.line()
+        if len(pythons) < len(per_python):
+            line += "; " + " or ".join(f'python_version == "{p}"' for p in pythons)
+        lines.append(line)
+    return lines
+
+
+def lock(resolve: Resolve, pins_of: dict[str, list[Pin]]) -> list[Pin]:
+    requirements = [r for f in resolve.requirement_files for r in read_requirements(HERE / f)]
+    constraints = [
+        pin.line() for other in resolve.constrained_by for pin in pins_of[other] if not pin.direct_requirement
+    ]
+    per_python: dict[str, list[Pin]] = {}
+    with tempfile.TemporaryDirectory(prefix=f"lock-{resolve.name}-") as tmp:
+        for version in resolve.pythons:
+            python = find_python(version)
+            scratch = Path(tempfile.mkdtemp(dir=tmp))
+            if resolve.lambda_platform:
+                print(
+                    f"Resolving {resolve.name} for {resolve.lambda_platform.describe()} ...", file=sys.stderr
+                )
+                direct = {
+                    r: f"in {', '.join(resolve.requirement_files)}" for r in requirements if is_direct(r)
+                }
+                index = [r for r in requirements if not is_direct(r)]
+                pins = LambdaResolution(resolve.lambda_platform, python, scratch).resolve(index, direct)
+            else:
+                print(f"Resolving {resolve.name} for CPython {version} ...", file=sys.stderr)
+                # Later interpreters must agree with the pins of earlier ones.
+                earlier = [p.line() for ps in per_python.values() for p in ps if not p.direct_requirement]
+                pins = resolve_locally(python, requirements, constraints + earlier, scratch)
+            per_python[version] = pins
+    text = lockfile_text(resolve, requirements, merge(per_python))
+    # Write via a temporary file, so a failure never leaves half a lockfile behind.
+    target = HERE / resolve.lockfile
+    tmp_path = target.with_suffix(".lock.tmp")
+    tmp_path.write_text(text)
+    tmp_path.replace(target)
+    print(f"Wrote {target} ({len(text.splitlines())} lines).", file=sys.stderr)
+    return [pin for pins in per_python.values() for pin in pins]
+
+
+def read_pins(resolve: Resolve) -> list[Pin]:
+    """Pins of an existing lockfile, for resolves that are constrained by it."""
+    path = HERE / resolve.lockfile
+    if not path.exists():
+        raise LockError(f"{path} does not exist yet; lock it too: {LOCK_COMMAND} -- --resolve {resolve.name}")
+    pins = []
+    for line in read_requirements(path):
+        requirement = Requirement(line.split(";")[0])
+        version = next(iter(requirement.specifier)).version if requirement.specifier else ""
+        pins.append(Pin(requirement.name, version, line if requirement.url else None))
+    return pins
+
+
+def main(argv: Sequence[str]) -> int:
+    names = [r.name for r in RESOLVES]
+    parser = argparse.ArgumentParser(prog=LOCK_COMMAND, description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--resolve", action="append", choices=names, help="Lock only this resolve (repeatable); default: all."
+    )
+    args = parser.parse_args(argv)
+    wanted = set(args.resolve or names)
+    try:
+        if not HERE.is_dir():
+            raise LockError(f"Run this from the repository root: {LOCK_COMMAND}")
+        pins_of: dict[str, list[Pin]] = {}
+        for resolve in RESOLVES:
+            if resolve.name in wanted:
+                pins_of[resolve.name] = lock(resolve, pins_of)
+            elif any(resolve.name in r.constrained_by for r in RESOLVES if r.name in wanted):
+                pins_of[resolve.name] = read_pins(resolve)
+    except LockError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+import pytest
+
+from lambda_targets.platforms import LambdaPlatform, UnknownLambdaPlatform
+
+
+def test_python311_x86_64_accepts_manylinux_up_to_glibc_2_26() -> None:
+    tags = LambdaPlatform("python3.11", "x86_64").compatible_tags()
+
+    assert tags[0] == "cp311-cp311-manylinux_2_26_x86_64"
+    assert "cp311-cp311-manylinux2014_x86_64" in tags
+    assert "cp311-abi3-manylinux2014_x86_64" in tags  # opencv-python-headless ships abi3
+    assert "cp311-cp311-manylinux1_x86_64" in tags
+    assert tags[-1] == "py30-none-any"
+    assert "py3-none-any" in tags
+    # numpy 2.3+ ships only manylinux_2_28 wheels for x86_64: they must not fit.
+    assert not [t for t in tags if "manylinux_2_27" in t or "manylinux_2_28" in t]
+    # A locally built wheel would be tagged linux_x86_64 and linked against the wrong glibc.
+    assert not [t for t in tags if t.endswith("-linux_x86_64")]
+
+
+def test_tag_order_matches_a_live_interpreter() -> None:
+    platforms = LambdaPlatform("python3.11", "x86_64").platform_tags()
+
+    assert platforms[:3] == ["manylinux_2_26_x86_64", "manylinux_2_25_x86_64", "manylinux_2_24_x86_64"]
+    # Legacy aliases follow the glibc version they stand for.
+    assert platforms[platforms.index("manylinux_2_17_x86_64") + 1] == "manylinux2014_x86_64"
+    assert platforms[platforms.index("manylinux_2_12_x86_64") + 1] == "manylinux2010_x86_64"
+    assert platforms[-2:] == ["manylinux_2_5_x86_64", "manylinux1_x86_64"]
+
+
+@pytest.mark.parametrize("runtime", ["python3.12", "python3.13"])
+def test_amazon_linux_2023_runtimes_accept_glibc_2_34(runtime: str) -> None:
+    platform = LambdaPlatform(runtime, "x86_64")
+
+    assert platform.glibc == (2, 34)
+    assert platform.platform_tags()[0] == "manylinux_2_34_x86_64"
+
+
+def test_arm64_uses_aarch64_tags_from_glibc_2_17() -> None:
+    platform = LambdaPlatform("python3.11", "arm64")
+
+    assert platform.platform_tags()[0] == "manylinux_2_26_aarch64"
+    assert platform.platform_tags()[-1] == "manylinux2014_aarch64"
+    assert platform.marker_environment()["platform_machine"] == "aarch64"
+
+
+def test_marker_environment_leaves_out_what_aws_may_change() -> None:
+    markers = LambdaPlatform("python3.11", "x86_64").marker_environment()
+
+    assert markers["python_version"] == "3.11"
+    assert markers["sys_platform"] == "linux"
+    assert "python_full_version" not in markers
+    assert "platform_release" not in markers
+
+
+def test_complete_platform_is_what_pex_reads() -> None:
+    complete = LambdaPlatform("python3.9", "x86_64").complete_platform()
+
+    assert set(complete) == {"marker_environment", "compatible_tags"}
+    assert complete["compatible_tags"][0] == "cp39-cp39-manylinux_2_26_x86_64"
+
+
+@pytest.mark.parametrize("runtime, architecture", [("python3.8", "x86_64"), ("python3.11", "amd64")])
+def test_unknown_platforms_are_refused(runtime: str, architecture: str) -> None:
+    with pytest.raises(UnknownLambdaPlatform, match="known:"):
+        LambdaPlatform(runtime, architecture)
