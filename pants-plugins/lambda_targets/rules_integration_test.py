@@ -1,0 +1,165 @@
+"""Builds a real layer and a real function with Pants' engine, then opens the zips.
+
+Hermetic: the one requirement is a wheel written by the test into a find-links folder, so no
+index is needed. Pex is the project's own pinned Pex PEX, which ./pants bootstraps.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import json
+import os
+import zipfile
+from pathlib import Path
+
+import pytest
+import toml
+from pants.backend.python.dependency_inference.rules import import_rules
+from pants.backend.python.goals import package_pex_binary
+from pants.backend.python.target_types import PythonRequirementTarget, PythonSourcesGeneratorTarget
+from pants.backend.python.target_types_rules import rules as python_target_types_rules
+from pants.backend.python.util_rules import pex_cli as pex_cli_rules
+from pants.backend.python.util_rules import pex_from_targets
+from pants.core.goals import package
+from pants.core.goals.package import BuiltPackage
+from pants.core.target_types import rules as core_target_types_rules
+from pants.engine.addresses import Address
+from pants.engine.fs import DigestContents
+from pants.engine.target import InvalidTargetException
+from pants.testutil.rule_runner import QueryRule, RuleRunner, engine_error
+
+from lambda_targets import register
+from lambda_targets.rules import PythonAwsLambdaFieldSet, PythonAwsLambdaLayerFieldSet
+from lambda_targets.target_types import PythonAWSLambda, PythonAWSLambdaLayer
+
+PANTS_TOML = Path("pants.toml")
+
+
+def wheel(name: str, version: str, files: dict[str, str]) -> tuple[str, bytes]:
+    """A minimal pure-Python wheel."""
+    dist_info = f"{name}-{version}.dist-info"
+    contents = {
+        **files,
+        f"{dist_info}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
+        f"{dist_info}/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+    }
+    record = []
+    for path, text in contents.items():
+        digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=").decode()
+        record.append(f"{path},sha256={digest},{len(text.encode())}")
+    contents[f"{dist_info}/RECORD"] = "\n".join(record + [f"{dist_info}/RECORD,,"]) + "\n"
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        for path, text in contents.items():
+            zf.writestr(path, text)
+    return f"{name}-{version}-py3-none-any.whl", buffer.getvalue()
+
+
+@pytest.fixture
+def rule_runner(tmp_path: Path) -> RuleRunner:
+    find_links = tmp_path / "wheels"
+    find_links.mkdir()
+    name, content = wheel("greeting", "1.0", {"greeting/__init__.py": "def hello():\n    return 'hello'\n"})
+    (find_links / name).write_bytes(content)
+
+    rule_runner = RuleRunner(
+        rules=[
+            *register.rules(),
+            *core_target_types_rules(),
+            *python_target_types_rules(),
+            *package.rules(),
+            *package_pex_binary.rules(),
+            *pex_from_targets.rules(),
+            *pex_cli_rules.rules(),
+            *import_rules(),
+            QueryRule(BuiltPackage, (PythonAwsLambdaFieldSet,)),
+            QueryRule(BuiltPackage, (PythonAwsLambdaLayerFieldSet,)),
+        ],
+        target_types=[
+            *register.target_types(),
+            PythonSourcesGeneratorTarget,
+            PythonRequirementTarget,
+        ],
+    )
+    # The project's Pex pin and the Pex PEX that ./pants built from it (Pants' default
+    # download comes from GitHub, which is unreachable here).
+    pex_cli = toml.loads(PANTS_TOML.read_text())["pex-cli"]
+    pex_url = pex_cli["url_template"].replace(
+        "%(env.LAMBDA_BOOTSTRAP_CACHE)s", os.environ["LAMBDA_BOOTSTRAP_CACHE"]
+    )
+    rule_runner.set_options(
+        [
+            f"--pex-cli-version={pex_cli['version']}",
+            f"--pex-cli-known-versions={json.dumps(pex_cli['known_versions'])}",
+            f"--pex-cli-url-template={pex_url}",
+            "--python-interpreter-constraints=['CPython==3.11.*']",
+            "--python-enable-resolves",
+            "--python-resolves={'python-default': 'test.lock'}",
+            "--python-resolves-generate-lockfiles=false",
+            "--python-repos-indexes=[]",
+            f"--python-repos-find-links=['file://{find_links}']",
+            "--python-bootstrap-search-path=['<PYENV>', '<PATH>']",
+            "--source-root-patterns=['src']",
+        ],
+        env_inherit={"PATH", "PYENV_ROOT", "HOME"},
+    )
+    rule_runner.write_files(
+        {
+            "test.lock": "greeting==1.0\n",
+            "src/app/handler.py": "import greeting\n\ndef handle(event, context):\n    return greeting.hello()\n",
+            "src/app/BUILD": "python_sources()",
+            "3rdparty/BUILD": "python_requirement(name='greeting', requirements=['greeting==1.0'])",
+            "BUILD": (
+                "python_aws_lambda_function(name='fn', handler='src/app/handler.py:handle',"
+                " include_requirements=False, runtime='python3.11')\n"
+                "python_aws_lambda_layer(name='layer', dependencies=['3rdparty:greeting'],"
+                " include_sources=False, runtime='python3.11')\n"
+            ),
+        }
+    )
+    return rule_runner
+
+
+def build(rule_runner: RuleRunner, target_name: str) -> tuple[BuiltPackage, zipfile.ZipFile]:
+    target = rule_runner.get_target(Address("", target_name=target_name))
+    field_set_type = (
+        PythonAwsLambdaFieldSet if target.alias == PythonAWSLambda.alias else PythonAwsLambdaLayerFieldSet
+    )
+    built = rule_runner.request(BuiltPackage, [field_set_type.create(target)])
+    (content,) = rule_runner.request(DigestContents, [built.digest])
+    return built, zipfile.ZipFile(io.BytesIO(content.content))
+
+
+def test_layer_installs_requirements_under_python(rule_runner: RuleRunner) -> None:
+    built, zf = build(rule_runner, "layer")
+
+    assert built.artifacts[0].relpath == "layer.zip"
+    names = zf.namelist()
+    assert "python/greeting/__init__.py" in names
+    assert "python/greeting-1.0.dist-info/METADATA" in names
+    assert all(name.startswith("python/") for name in names)
+    assert not [name for name in names if name.startswith("python/app")]  # include_sources=False
+    log = "\n".join(built.artifacts[0].extra_log_lines)
+    assert "Runtime: python3.11 x86_64" in log
+    assert "Largest: greeting 1.0" in log
+
+
+def test_function_is_code_only_and_reexports_its_handler(rule_runner: RuleRunner) -> None:
+    built, zf = build(rule_runner, "fn")
+
+    assert sorted(zf.namelist()) == ["app/", "app/handler.py", "lambda_function.py"]
+    assert zf.read("lambda_function.py") == b"from app.handler import handle as handler\n"
+    assert "    Handler: lambda_function.handler" in built.artifacts[0].extra_log_lines
+
+
+def test_unknown_runtime_is_a_clear_error(rule_runner: RuleRunner) -> None:
+    rule_runner.write_files(
+        {
+            "BUILD": "python_aws_lambda_layer(name='layer', dependencies=['3rdparty:greeting'], runtime='python2.7')"
+        }
+    )
+
+    with engine_error(InvalidTargetException, contains="python3.11"):
+        rule_runner.get_target(Address("", target_name="layer"))

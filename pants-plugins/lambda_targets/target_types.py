@@ -1,0 +1,136 @@
+"""`python_aws_lambda_function` and `python_aws_lambda_layer`, as Pants 2.18+ defines them.
+
+Aliases, field names and defaults mirror upstream
+(src/python/pants/backend/awslambda/python/target_types.py), so BUILD files keep working when
+Pants is upgraded and this plugin is deleted. Where upstream falls back to a guess (an unknown
+runtime), this backport refuses instead: it derives the platform from facts it knows.
+"""
+
+from __future__ import annotations
+
+from pants.backend.python.target_types import PythonResolveField
+from pants.backend.python.util_rules.faas import (
+    PythonFaaSCompletePlatforms,
+    PythonFaaSDependencies,
+    PythonFaaSHandlerField,
+)
+from pants.core.goals.package import OutputPathField
+from pants.engine.target import COMMON_TARGET_FIELDS, BoolField, InvalidTargetException, StringField, Target
+from pants.util.strutil import help_text, softwrap
+
+from lambda_targets.platforms import KNOWN_ARCHITECTURES, KNOWN_RUNTIMES
+
+LAMBDA_DOCS = "https://docs.aws.amazon.com/lambda/latest/dg/lambda-python.html"
+LAYER_DOCS = "https://docs.aws.amazon.com/lambda/latest/dg/configuration-layers.html"
+
+
+class PythonAwsLambdaHandlerField(PythonFaaSHandlerField):
+    # The name the AWS console gives a new Python function's module: every function built
+    # here is configured with the same handler, `lambda_function.handler`.
+    reexported_handler_module = "lambda_function"
+    help = help_text(f"""
+        Entry point to the AWS Lambda handler.
+
+        {PythonFaaSHandlerField.help}
+
+        This is re-exported at `{reexported_handler_module}.handler` in the resulting package, to be
+        used as the configured handler of the Lambda in AWS. See {LAMBDA_DOCS}.
+        """)
+
+
+class PythonAwsLambdaIncludeRequirements(BoolField):
+    alias = "include_requirements"
+    default = True
+    help = help_text(f"""
+        Whether to resolve requirements and include them in the AWS Lambda artifact. Set it to
+        `False` on functions whose third-party code comes from layers. See {LAYER_DOCS}.
+        """)
+
+
+class PythonAwsLambdaIncludeSources(BoolField):
+    alias = "include_sources"
+    default = True
+    help = help_text(f"""
+        Whether to include first-party sources in the AWS Lambda artifact. Set it to `False` to
+        build a layer of third-party requirements only. See {LAYER_DOCS}.
+        """)
+
+
+class PythonAwsLambdaRuntime(StringField):
+    alias = "runtime"
+    default = None
+    valid_choices = KNOWN_RUNTIMES
+    help = help_text(f"""
+        The identifier of the AWS Lambda runtime to target (pythonX.Y). See {LAMBDA_DOCS}.
+
+        With `architecture`, it decides which wheels are used: the CPython version, and the
+        newest glibc that manylinux wheels may need (2.26 on Amazon Linux 2 runtimes, up to
+        python3.11; 2.34 on Amazon Linux 2023 runtimes, python3.12 and later).
+
+        Only one of this and `complete_platforms` can be set.
+        """)
+
+
+class AWSLambdaArchitectureField(StringField):
+    alias = "architecture"
+    valid_choices = KNOWN_ARCHITECTURES
+    expected_type = str
+    default = "x86_64"
+    help = help_text("""
+        The architecture of the AWS Lambda runtime to target (x86_64 or arm64).
+        See https://docs.aws.amazon.com/lambda/latest/dg/foundation-arch.html.
+        """)
+
+
+class PythonAwsLambdaLayerDependenciesField(PythonFaaSDependencies):
+    required = True
+
+
+class _AWSLambdaBaseTarget(Target):
+    core_fields = (
+        *COMMON_TARGET_FIELDS,
+        OutputPathField,
+        PythonAwsLambdaIncludeRequirements,
+        PythonAwsLambdaRuntime,
+        AWSLambdaArchitectureField,
+        PythonFaaSCompletePlatforms,
+        PythonResolveField,
+    )
+
+    def validate(self) -> None:
+        has_runtime = self[PythonAwsLambdaRuntime].value is not None
+        has_complete_platforms = self[PythonFaaSCompletePlatforms].value is not None
+        if has_runtime and has_complete_platforms:
+            raise InvalidTargetException(softwrap(f"""
+                    The `{self.alias}` target {self.address} sets both `runtime` and
+                    `complete_platforms`. Remove `runtime` to use only the complete platforms,
+                    or remove `complete_platforms` to use the platform `runtime` implies.
+                    """))
+        if not has_runtime and not has_complete_platforms:
+            raise InvalidTargetException(softwrap(f"""
+                    The `{self.alias}` target {self.address} sets neither `runtime` nor
+                    `complete_platforms`, so its platform is unknown. Add, for example,
+                    `runtime="python3.11"` to it, or to `__defaults__` in a parent BUILD file.
+                    """))
+
+
+class PythonAWSLambda(_AWSLambdaBaseTarget):
+    alias = "python_aws_lambda_function"
+    core_fields = (*_AWSLambdaBaseTarget.core_fields, PythonFaaSDependencies, PythonAwsLambdaHandlerField)
+    help = help_text(f"""
+        A Python function for AWS Lambda, as a zip of its code and (unless
+        `include_requirements=False`) its requirements. See {LAMBDA_DOCS}.
+        """)
+
+
+class PythonAWSLambdaLayer(_AWSLambdaBaseTarget):
+    alias = "python_aws_lambda_layer"
+    core_fields = (
+        *_AWSLambdaBaseTarget.core_fields,
+        PythonAwsLambdaIncludeSources,
+        PythonAwsLambdaLayerDependenciesField,
+    )
+    help = help_text(f"""
+        A Python layer for AWS Lambda: its `dependencies`, installed under `python/` in a zip,
+        which Lambda unpacks into `/opt/python` on `sys.path`. See {LAYER_DOCS}.
+        """)
