@@ -1,0 +1,189 @@
+"""The built zips, unpacked and run the way Lambda will load them."""
+
+from __future__ import annotations
+
+import base64
+import json
+import struct
+import sysconfig
+import zipfile
+import zlib
+from pathlib import Path
+
+import pytest
+from elftools.elf.elffile import ELFFile
+from elftools.elf.gnuversions import GNUVerNeedSection
+
+from artifacts.conftest import FRAMEWORK_LAYER, FUNCTIONS, LAYERS, PYPI_LAYER
+from artifacts.lambda_sandbox import LAYER_SITE_PACKAGES, LambdaSandbox, unzipped_size
+
+LAMBDA_UNZIPPED_LIMIT = 262_144_000
+LAMBDA_GLIBC = (2, 26)  # Amazon Linux 2, which python3.11 runs on
+
+
+def api_event(body: object) -> dict:
+    return {
+        "httpMethod": "POST",
+        "path": "/orders",
+        "requestContext": {"requestId": "artifact-test"},
+        "body": json.dumps(body),
+        "isBase64Encoded": False,
+    }
+
+
+def png(width: int, height: int) -> bytes:
+    """A real RGB PNG, written by hand because the test's own environment has no OpenCV."""
+    raw = b"".join(
+        b"\x00" + b"".join(bytes((x * 255 // width, y * 255 // height, 128)) for x in range(width))
+        for y in range(height)
+    )
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
+
+
+def names(archive: Path) -> list[str]:
+    with zipfile.ZipFile(archive) as zf:
+        return zf.namelist()
+
+
+def test_api_handler_prices_an_order(sandbox: LambdaSandbox, api_task: Path) -> None:
+    order = {
+        "customer": {"name": "Grace Hopper", "email": "grace@example.com"},
+        "items": [{"sku": "COBOL-85", "quantity": 3, "unit_price": "19.99"}],
+    }
+
+    invocation = sandbox.invoke(api_task, api_event(order))
+
+    assert invocation.result["statusCode"] == 200
+    assert json.loads(invocation.result["body"]) == {
+        "request_id": "artifact-test",
+        "customer": "Grace Hopper",
+        "item_count": 3,
+        "total": "59.97",
+        "currency": "EUR",
+        "framework_version": "0.1.5+sample",
+    }
+    assert "Priced order artifact-test" in invocation.stderr
+
+
+def test_api_handler_rejects_an_invalid_order(sandbox: LambdaSandbox, api_task: Path) -> None:
+    invocation = sandbox.invoke(api_task, api_event({"customer": {"name": ""}, "items": []}))
+
+    assert invocation.result["statusCode"] == 422
+    details = json.loads(invocation.result["body"])["details"]
+    assert {d["loc"] for d in details} == {"customer.name", "customer.email", "items"}
+
+
+def test_thumbnail_shrinks_an_image_with_opencv_from_the_layer(
+    sandbox: LambdaSandbox, thumbnail_task: Path
+) -> None:
+    event = api_event({"image_base64": base64.b64encode(png(320, 240)).decode(), "max_size": 64})
+
+    invocation = sandbox.invoke(thumbnail_task, event)
+
+    assert invocation.result["statusCode"] == 200, invocation.result
+    body = json.loads(invocation.result["body"])
+    assert body["original"] == {"width": 320, "height": 240}
+    assert body["thumbnail"] == {"width": 64, "height": 48, "format": "png"}
+    assert base64.b64decode(body["thumbnail_base64"]).startswith(b"\x89PNG")
+
+
+def test_code_comes_from_task_and_requirements_from_the_layers(
+    sandbox: LambdaSandbox, thumbnail_task: Path
+) -> None:
+    event = api_event({"image_base64": base64.b64encode(png(8, 8)).decode()})
+
+    invocation = sandbox.invoke(thumbnail_task, event)
+
+    assert invocation.sys_path[:3] == [
+        str(thumbnail_task),
+        str(sandbox.opt / LAYER_SITE_PACKAGES),
+        str(sandbox.opt / "python"),
+    ]
+    origins = invocation.modules
+    assert origins["thumbnail.handler"].startswith(str(thumbnail_task))
+    assert origins["lambda_common.responses"].startswith(str(thumbnail_task))
+    for third_party in ("cv2", "numpy", "test_common_framework"):
+        assert origins[third_party].startswith(str(sandbox.opt / "python")), third_party
+    # Nothing from the build machine's environment leaked in: every module is either from the
+    # artifacts or from the interpreter's standard library.
+    allowed = (str(sandbox.root), sysconfig.get_paths()["stdlib"], sysconfig.get_paths()["platstdlib"])
+    leaked = {name: origin for name, origin in origins.items() if origin and not origin.startswith(allowed)}
+    assert leaked == {}
+
+
+def test_task_and_opt_are_read_only(sandbox: LambdaSandbox, api_task: Path) -> None:
+    if not sandbox.read_only_enforced:
+        pytest.skip("Running as root without user namespaces: nothing can be made read-only.")
+    before = sandbox.files()
+
+    invocation = sandbox.invoke(api_task, api_event({}), probe_writes=True)
+
+    assert set(invocation.write_errors) == {"task", "opt"}
+    # Not even Python's bytecode cache was written, as on Lambda.
+    assert sandbox.files() == before
+
+
+@pytest.mark.parametrize("function", sorted(FUNCTIONS))
+def test_function_zips_hold_only_first_party_code(function: str) -> None:
+    top_level = {name.split("/")[0] for name in names(FUNCTIONS[function])}
+
+    assert top_level == {"lambda_function.py", function, "lambda_common"}
+
+
+def test_layers_put_everything_under_python() -> None:
+    for layer in LAYERS:
+        assert all(name.startswith("python/") for name in names(layer)), layer
+
+
+def test_framework_layer_says_it_was_built_from_the_sample() -> None:
+    dist_infos = {name.split("/")[1] for name in names(FRAMEWORK_LAYER) if ".dist-info/" in name}
+
+    assert dist_infos == {"test_common_framework-0.1.5+sample.dist-info"}
+
+
+def glibc_versions_needed(shared_object: Path) -> set[tuple[int, ...]]:
+    with shared_object.open("rb") as f:
+        elf = ELFFile(f)
+        needed = set()
+        for section in elf.iter_sections():
+            if isinstance(section, GNUVerNeedSection):
+                for _, auxiliaries in section.iter_versions():
+                    for aux in auxiliaries:
+                        if aux.name.startswith("GLIBC_") and aux.name[6:7].isdigit():
+                            needed.add(tuple(int(x) for x in aux.name[6:].split(".")))
+        return needed
+
+
+def test_no_shared_object_needs_a_newer_glibc_than_lambdas(sandbox: LambdaSandbox) -> None:
+    shared_objects = [
+        path
+        for path in sandbox.opt.rglob("*")
+        if path.is_file() and not path.is_symlink() and path.open("rb").read(4) == b"\x7fELF"
+    ]
+    too_new = {
+        str(path.relative_to(sandbox.opt)): max(versions)
+        for path in shared_objects
+        if (versions := glibc_versions_needed(path)) and max(versions) > LAMBDA_GLIBC
+    }
+
+    assert len(shared_objects) > 20  # numpy, OpenCV and pydantic-core ship dozens
+    assert too_new == {}
+
+
+@pytest.mark.parametrize("function", sorted(FUNCTIONS))
+def test_function_and_its_layers_fit_lambdas_unzipped_limit(function: str) -> None:
+    total = unzipped_size(FUNCTIONS[function]) + sum(unzipped_size(layer) for layer in LAYERS)
+
+    assert total < LAMBDA_UNZIPPED_LIMIT
+    # The PyPI layer is most of it, so the check is about the real thing.
+    assert unzipped_size(PYPI_LAYER) > 200_000_000
