@@ -112,6 +112,14 @@ def _top_level(name: str) -> str:
     return parts[0]
 
 
+def human_size(size: int) -> str:
+    """1234567 -> `1.2 MB`, in decimal units as AWS quotes its limits."""
+    for unit, scale in (("MB", 1_000_000), ("kB", 1_000)):
+        if size >= scale:
+            return f"{size / scale:.1f} {unit}"
+    return f"{size} B"
+
+
 def report(output: str, sizes: Dict[str, int], tree: str) -> Dict[str, object]:
     def read_text(name: str) -> str:
         with open(os.path.join(tree, *name.split("/")), encoding="utf-8", errors="replace") as f:

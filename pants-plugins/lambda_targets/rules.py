@@ -48,6 +48,7 @@ from pants.engine.rules import Get, MultiGet, collect_rules, rule
 from pants.engine.unions import UnionRule
 from pants.util.logging import LogLevel
 
+from lambda_targets.artifact_zip import human_size
 from lambda_targets.platforms import LambdaPlatform
 from lambda_targets.target_types import (
     AWSLambdaArchitectureField,
@@ -312,13 +313,6 @@ async def build_lambda_artifact(request: BuildLambdaArtifactRequest) -> BuiltPac
         digest=zipped.digest,
         artifacts=(BuiltPackageArtifact(output_filename, extra_log_lines=tuple(extra_log_lines)),),
     )
-
-
-def human_size(size: int) -> str:
-    for unit, scale in (("MB", 1_000_000), ("kB", 1_000)):
-        if size >= scale:
-            return f"{size / scale:.1f} {unit}"
-    return f"{size} B"
 
 
 def size_log_lines(report: dict, largest: int = 5) -> list[str]:

@@ -1,0 +1,83 @@
+"""A built zip as the deploy tool sees it: its digest, its sizes, and what it was built from."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import zipfile
+from dataclasses import dataclass
+from email.parser import HeaderParser
+from functools import cached_property
+from pathlib import Path
+
+from lambda_deploy.errors import ArtifactError
+from lambda_targets.artifact_zip import distribution_sizes
+
+# The label the bundled framework sample puts on its version (e.g. 0.1.5+sample).
+SAMPLE_LABEL = re.compile(r"\+sample\b")
+
+
+@dataclass(frozen=True)
+class Distribution:
+    name: str
+    version: str | None
+    unzipped_bytes: int
+
+
+class Artifact:
+    def __init__(self, path: Path, what: str) -> None:
+        """`what` says what the artifact is for, e.g. "layer monorepo-pypi", for error messages."""
+        if not path.is_file():
+            raise ArtifactError(
+                f"The artifact for {what} is missing: {path}. Build it with `./pants package ::` "
+                f"(or check its path in deploy/deploy.toml), then rerun."
+            )
+        self.path = path
+        self.what = what
+        self.content = path.read_bytes()
+        try:
+            with zipfile.ZipFile(path) as zf:
+                self._infos = [info for info in zf.infolist() if not info.is_dir()]
+                self._texts = {
+                    info.filename: zf.read(info).decode("utf-8", "replace")
+                    for info in self._infos
+                    if info.filename.endswith((".dist-info/RECORD", ".dist-info/METADATA"))
+                }
+        except zipfile.BadZipFile as e:
+            raise ArtifactError(f"The artifact for {what}, {path}, is not a zip file ({e}). Rebuild it.")
+
+    @cached_property
+    def sha256_hex(self) -> str:
+        return hashlib.sha256(self.content).hexdigest()
+
+    @property
+    def code_sha256(self) -> str:
+        """The digest as Lambda reports it (`CodeSha256`): base64 of the SHA-256."""
+        return base64.b64encode(bytes.fromhex(self.sha256_hex)).decode()
+
+    @property
+    def zipped_bytes(self) -> int:
+        return len(self.content)
+
+    @property
+    def unzipped_bytes(self) -> int:
+        return sum(info.file_size for info in self._infos)
+
+    @cached_property
+    def distributions(self) -> list[Distribution]:
+        """What the unzipped bytes are made of, largest first (see artifact_zip.py)."""
+        sizes = {info.filename: info.file_size for info in self._infos}
+        ranked = distribution_sizes(sizes, lambda name: self._texts.get(name, ""))
+        return [Distribution(d["name"], d["version"], d["unzipped_bytes"]) for d in ranked]
+
+    @cached_property
+    def sample_builds(self) -> list[str]:
+        """Distributions in it built from the bundled framework sample, as `name version`."""
+        found = []
+        for name, text in self._texts.items():
+            if name.endswith("/METADATA"):
+                metadata = HeaderParser().parsestr(text)
+                if SAMPLE_LABEL.search(metadata.get("Version", "")):
+                    found.append(f"{metadata['Name']} {metadata['Version']}")
+        return sorted(found)

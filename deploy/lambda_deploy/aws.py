@@ -1,0 +1,195 @@
+"""A thin typed facade over the Lambda and S3 calls the deploy tool makes.
+
+Clients are created once, by the caller, and passed in. Throttling is retried by botocore's
+"standard" retry mode (exponential backoff with jitter). Missing resources are recognised by
+their exception class, never by message text.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from lambda_deploy.config import FunctionConfig, LayerConfig
+
+logger = logging.getLogger(__name__)
+
+# Lambda's limit for a zip sent in the request itself; larger ones must come from S3.
+# https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html
+DIRECT_UPLOAD_LIMIT_BYTES = 50 * 1024 * 1024
+
+RETRYING = Config(
+    retries={"mode": "standard", "max_attempts": 10},
+    # Publishing a 90 MB layer from S3 can take a while to answer.
+    read_timeout=300,
+    connect_timeout=10,
+)
+
+
+@dataclass(frozen=True)
+class LayerVersion:
+    arn: str
+    version: int
+    code_sha256: str
+
+
+@dataclass(frozen=True)
+class FunctionState:
+    name: str
+    code_sha256: str
+    layer_arns: tuple[str, ...]
+    # What the function looked like when we read it, to detect a change made by someone else
+    # before we write. AWS's RevisionId where the API has one, else LastModified.
+    revision_id: str | None
+    last_modified: str
+
+    @property
+    def fingerprint(self) -> tuple[str | None, str, str, tuple[str, ...]]:
+        return (self.revision_id, self.last_modified, self.code_sha256, self.layer_arns)
+
+
+@dataclass(frozen=True)
+class Code:
+    """Where Lambda should take a zip from: its bytes, or an S3 object."""
+
+    zip_bytes: bytes | None = None
+    s3_bucket: str | None = None
+    s3_key: str | None = None
+
+    def as_request(self) -> dict[str, Any]:
+        if self.zip_bytes is not None:
+            return {"ZipFile": self.zip_bytes}
+        return {"S3Bucket": self.s3_bucket, "S3Key": self.s3_key}
+
+
+def make_clients(
+    region: str, endpoint_url: str | None = None, credentials: dict[str, str] | None = None
+) -> Aws:
+    session = boto3.session.Session(region_name=region, **(credentials or {}))
+    return Aws(
+        lambda_client=session.client("lambda", endpoint_url=endpoint_url, config=RETRYING),
+        s3_client=session.client("s3", endpoint_url=endpoint_url, config=RETRYING),
+        iam_client=session.client("iam", endpoint_url=endpoint_url, config=RETRYING),
+        region=region,
+    )
+
+
+class Aws:
+    def __init__(self, lambda_client: Any, s3_client: Any, iam_client: Any, region: str) -> None:
+        self.lambda_client = lambda_client
+        self.s3 = s3_client
+        self.iam = iam_client
+        self.region = region
+
+    # --- Layers ---------------------------------------------------------------------------
+
+    def latest_layer_version(self, layer_name: str) -> LayerVersion | None:
+        versions = self.lambda_client.list_layer_versions(LayerName=layer_name, MaxItems=1)["LayerVersions"]
+        if not versions:
+            return None
+        latest = self.lambda_client.get_layer_version(
+            LayerName=layer_name, VersionNumber=versions[0]["Version"]
+        )
+        return LayerVersion(latest["LayerVersionArn"], latest["Version"], latest["Content"]["CodeSha256"])
+
+    def publish_layer_version(self, layer: LayerConfig, code: Code) -> LayerVersion:
+        published = self.lambda_client.publish_layer_version(
+            LayerName=layer.name,
+            Description=layer.description,
+            Content=code.as_request(),
+            CompatibleRuntimes=list(layer.compatible_runtimes),
+            CompatibleArchitectures=list(layer.compatible_architectures),
+        )
+        return LayerVersion(
+            published["LayerVersionArn"], published["Version"], published["Content"]["CodeSha256"]
+        )
+
+    # --- Functions ------------------------------------------------------------------------
+
+    def function(self, name: str) -> FunctionState | None:
+        try:
+            configuration = self.lambda_client.get_function(FunctionName=name)["Configuration"]
+        except self.lambda_client.exceptions.ResourceNotFoundException:
+            return None
+        return FunctionState(
+            name=name,
+            code_sha256=configuration["CodeSha256"],
+            layer_arns=tuple(layer["Arn"] for layer in configuration.get("Layers", [])),
+            revision_id=configuration.get("RevisionId"),
+            last_modified=configuration.get("LastModified", ""),
+        )
+
+    def update_function_code(self, state: FunctionState, code: Code) -> None:
+        revision = {"RevisionId": state.revision_id} if state.revision_id else {}
+        self.lambda_client.update_function_code(FunctionName=state.name, **code.as_request(), **revision)
+        self.wait_until_updated(state.name)
+
+    def update_function_layers(self, state: FunctionState, layer_arns: list[str]) -> None:
+        revision = {"RevisionId": state.revision_id} if state.revision_id else {}
+        self.lambda_client.update_function_configuration(
+            FunctionName=state.name, Layers=layer_arns, **revision
+        )
+        self.wait_until_updated(state.name)
+
+    def create_function(
+        self, function: FunctionConfig, code: Code, layer_arns: list[str], role_arn: str
+    ) -> None:
+        self.lambda_client.create_function(
+            FunctionName=function.name,
+            Runtime=function.runtime,
+            Architectures=[function.architecture],
+            Handler=function.handler,
+            Role=role_arn,
+            Code=code.as_request(),
+            Layers=layer_arns,
+            MemorySize=function.memory_mb,
+            Timeout=function.timeout_seconds,
+        )
+        self.lambda_client.get_waiter("function_active").wait(FunctionName=function.name)
+
+    def wait_until_updated(self, name: str) -> None:
+        # Lambda refuses a second update while one is in progress: wait it out between steps.
+        self.lambda_client.get_waiter("function_updated").wait(FunctionName=name)
+
+    # --- S3 -------------------------------------------------------------------------------
+
+    def bucket_exists(self, bucket: str) -> bool:
+        try:
+            self.s3.head_bucket(Bucket=bucket)
+            return True
+        except self.s3.exceptions.ClientError as e:
+            if e.response["Error"]["Code"] in ("404", "NoSuchBucket"):
+                return False
+            raise
+
+    def create_bucket(self, bucket: str) -> None:
+        location = (
+            {}
+            if self.region == "us-east-1"
+            else {"CreateBucketConfiguration": {"LocationConstraint": self.region}}
+        )
+        self.s3.create_bucket(Bucket=bucket, **location)
+
+    def object_size(self, bucket: str, key: str) -> int | None:
+        try:
+            return self.s3.head_object(Bucket=bucket, Key=key)["ContentLength"]
+        except self.s3.exceptions.ClientError as e:
+            if e.response["Error"]["Code"] in ("404", "NoSuchKey"):
+                return None
+            raise
+
+    def upload(self, bucket: str, key: str, content: bytes) -> None:
+        self.s3.put_object(Bucket=bucket, Key=key, Body=content)
+
+    # --- IAM (local emulator only) ---------------------------------------------------------
+
+    def ensure_role(self, role_name: str) -> str:
+        try:
+            return self.iam.get_role(RoleName=role_name)["Role"]["Arn"]
+        except self.iam.exceptions.NoSuchEntityException:
+            trust = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}'
+            return self.iam.create_role(RoleName=role_name, AssumeRolePolicyDocument=trust)["Role"]["Arn"]

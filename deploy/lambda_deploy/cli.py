@@ -1,0 +1,126 @@
+"""./pants run deploy -- plan|apply [--local | --endpoint-url URL | --aws] [--json]
+
+Publishes the layers whose bytes changed, updates the functions whose code changed, and points
+each function at its layers' right versions. `plan` says what `apply` would do and changes
+nothing. The default target is a local emulator started for the run, so it needs no AWS account.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import logging
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import Iterator, Sequence
+
+from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
+
+from lambda_deploy import preflight
+from lambda_deploy.apply import apply
+from lambda_deploy.aws import Aws, make_clients
+from lambda_deploy.config import DEFAULT_CONFIG, DeployConfig, load_config
+from lambda_deploy.emulator import LOCAL_CREDENTIALS, LocalEmulator
+from lambda_deploy.errors import DeployError
+from lambda_deploy.plan import DeployTarget, make_plan
+from lambda_deploy.report import plan_text, result_text, summary
+
+logger = logging.getLogger(__name__)
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="./pants run deploy --", description=__doc__.split("\n\n")[1])
+    parser.add_argument("command", choices=["plan", "apply"])
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument(
+        "--local", action="store_true", help="a local emulator started for this run (the default)"
+    )
+    where.add_argument(
+        "--endpoint-url", metavar="URL", help="an emulator or endpoint that is already running"
+    )
+    where.add_argument("--aws", action="store_true", help="real AWS, with the standard credential chain")
+    parser.add_argument("--json", action="store_true", help="print a machine-readable summary on stdout")
+    parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help=f"default: {DEFAULT_CONFIG}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log every AWS call")
+    return parser.parse_args(argv)
+
+
+def choose_target(args: argparse.Namespace) -> DeployTarget:
+    if args.aws:
+        return DeployTarget("AWS (standard credential chain)", endpoint_url=None, creates_missing=False)
+    if args.endpoint_url:
+        return DeployTarget(f"the endpoint {args.endpoint_url}", args.endpoint_url, creates_missing=False)
+    return DeployTarget("the local emulator", endpoint_url=None, creates_missing=True)
+
+
+@contextlib.contextmanager
+def connect(target: DeployTarget, config: DeployConfig) -> Iterator[tuple[DeployTarget, Aws]]:
+    if target.creates_missing:
+        with LocalEmulator() as emulator:
+            target = replace(target, description=emulator.description, endpoint_url=emulator.endpoint_url)
+            yield target, make_clients(config.region, emulator.endpoint_url, LOCAL_CREDENTIALS)
+        return
+    # An emulator on loopback takes any credentials; don't make people configure some.
+    credentials = LOCAL_CREDENTIALS if target.is_loopback else None
+    yield target, make_clients(config.region, target.endpoint_url, credentials)
+
+
+def deploy(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    artifacts = preflight.load_artifacts(config)
+    target = choose_target(args)
+    # Everything AWS would refuse, or that must not go to this target, fails here: before any call.
+    sizes = preflight.check(config, artifacts, target)
+    with connect(target, config) as (target, aws):
+        plan = make_plan(config, artifacts, aws, target)
+        human = sys.stderr if args.json else sys.stdout
+        print(plan_text(plan, sizes), file=human)
+        result = None
+        if args.command == "apply":
+            if plan.changes_anything:
+                print("\nApplying...", file=human)
+            result = apply(plan, aws)
+            print(result_text(plan, result), file=human)
+        if args.json:
+            print(json.dumps(summary(plan, sizes, result), indent=2))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s", stream=sys.stderr
+    )
+    if not args.verbose:
+        logging.getLogger("botocore").setLevel(logging.WARNING)
+    rerun = "Steps before this one were completed; fix the cause and rerun apply to finish."
+    try:
+        return deploy(args)
+    except DeployError as e:
+        print(f"error: {e}", file=sys.stderr)
+    except NoCredentialsError:
+        print(
+            "error: no AWS credentials were found (environment, ~/.aws, SSO or an instance role). "
+            "Configure them, or deploy to the local emulator with --local.",
+            file=sys.stderr,
+        )
+    except EndpointConnectionError as e:
+        print(
+            f"error: cannot reach {e.kwargs.get('endpoint_url')}: is the emulator running? {rerun}",
+            file=sys.stderr,
+        )
+    except ClientError as e:
+        error = e.response.get("Error", {})
+        print(
+            f"error: AWS refused {e.operation_name}: {error.get('Code')}: {error.get('Message')}. {rerun}",
+            file=sys.stderr,
+        )
+    except BotoCoreError as e:
+        print(f"error: {e}. {rerun}", file=sys.stderr)
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

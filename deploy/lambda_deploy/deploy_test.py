@@ -1,0 +1,293 @@
+"""The deploy tool against moto's server over real HTTP, with the artifacts Pants built."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+import pytest
+from botocore.exceptions import EndpointConnectionError
+
+from lambda_deploy import preflight
+from lambda_deploy.apply import apply
+from lambda_deploy.artifacts import Artifact
+from lambda_deploy.aws import Aws
+from lambda_deploy.config import load_config
+from lambda_deploy.conftest import FUNCTIONS, LAYER_NAMES, ThrottlingProxy, Workspace
+from lambda_deploy.emulator import LocalEmulator
+from lambda_deploy.errors import ConcurrentChangeError
+from lambda_deploy.plan import DeployTarget, make_plan
+
+# Every test but the --local one starts where real AWS would: bucket and functions exist.
+with_infrastructure = pytest.mark.usefixtures("infrastructure")
+
+
+def layer_versions(aws: Aws, key: str) -> list[int]:
+    return [
+        v["Version"]
+        for v in aws.lambda_client.list_layer_versions(LayerName=LAYER_NAMES[key])["LayerVersions"]
+    ]
+
+
+def function_layers(aws: Aws, name: str) -> list[str]:
+    configuration = aws.lambda_client.get_function(FunctionName=name)["Configuration"]
+    return [layer["Arn"].rsplit(":layer:", 1)[1] for layer in configuration.get("Layers", [])]
+
+
+def code_sha256(aws: Aws, name: str) -> str:
+    return aws.lambda_client.get_function(FunctionName=name)["Configuration"]["CodeSha256"]
+
+
+def add_comment(text: str) -> str:
+    return text + "\n# changed\n"
+
+
+@with_infrastructure
+def test_first_deploy_publishes_both_layers_and_sets_every_functions_layers(
+    workspace: Workspace, emulator: LocalEmulator, aws: Aws
+) -> None:
+    run = workspace.deploy("apply", "--endpoint-url", emulator.endpoint_url)
+
+    assert run.exit_code == 0, run.output
+    assert run.summary["summary"] == {
+        "published": ["test-pypi", "test-framework"],
+        "updated": ["api-handler", "thumbnail"],
+        "unchanged": [],
+    }
+    uploads = {layer["name"]: layer["upload"] for layer in run.summary["layers"]}
+    assert uploads == {"test-pypi": "s3", "test-framework": "direct"}  # the PyPI layer is ~90 MB
+    for name in FUNCTIONS:
+        assert function_layers(aws, name) == ["test-pypi:1", "test-framework:1"]
+        assert code_sha256(aws, name) == Artifact(workspace.artifacts[name], name).code_sha256
+    assert "arn:aws:lambda:eu-west-1:123456789012:layer:test-pypi:1" in run.output
+    assert run.summary["uploaded_bytes"] == sum(
+        workspace.artifacts[key].stat().st_size for key in ("pypi", "framework", *FUNCTIONS)
+    )
+
+
+@with_infrastructure
+def test_an_identical_second_deploy_publishes_and_updates_nothing(
+    workspace: Workspace, emulator: LocalEmulator, aws: Aws
+) -> None:
+    workspace.deploy("apply", "--endpoint-url", emulator.endpoint_url)
+    modified = {name: aws.function(name).last_modified for name in FUNCTIONS}
+
+    run = workspace.deploy("apply", "--endpoint-url", emulator.endpoint_url)
+
+    assert run.exit_code == 0, run.output
+    assert run.summary["summary"]["published"] == []
+    assert run.summary["summary"]["updated"] == []
+    assert sorted(run.summary["summary"]["unchanged"]) == [
+        "api-handler",
+        "test-framework",
+        "test-pypi",
+        "thumbnail",
+    ]
+    assert layer_versions(aws, "pypi") == [1] and layer_versions(aws, "framework") == [1]
+    assert {name: aws.function(name).last_modified for name in FUNCTIONS} == modified
+    assert run.summary["uploaded_bytes"] == 0
+
+
+@with_infrastructure
+def test_changing_one_functions_code_updates_only_that_function(
+    workspace: Workspace, emulator: LocalEmulator, aws: Aws
+) -> None:
+    workspace.deploy("apply", "--endpoint-url", emulator.endpoint_url)
+    thumbnail_before = aws.function("thumbnail")
+    workspace.edit("api-handler", "api_handler/handler.py", add_comment)
+
+    run = workspace.deploy("apply", "--endpoint-url", emulator.endpoint_url)
+
+    assert run.exit_code == 0, run.output
+    assert run.summary["summary"]["published"] == []
+    assert run.summary["summary"]["updated"] == ["api-handler"]
+    assert code_sha256(aws, "api-handler") == Artifact(workspace.artifacts["api-handler"], "").code_sha256
+    assert aws.function("thumbnail") == thumbnail_before
+    assert function_layers(aws, "api-handler") == ["test-pypi:1", "test-framework:1"]
+
+
+@with_infrastructure
+def test_changing_only_the_framework_layer_publishes_it_and_repoints_both_functions(
+    workspace: Workspace, emulator: LocalEmulator, aws: Aws
+) -> None:
+    workspace.deploy("apply", "--endpoint-url", emulator.endpoint_url)
+    workspace.edit("framework", "python/test_common_framework/utils.py", add_comment)
+
+    run = workspace.deploy("apply", "--endpoint-url", emulator.endpoint_url)
+
+    assert run.exit_code == 0, run.output
+    assert run.summary["summary"]["published"] == ["test-framework"]
+    assert run.summary["summary"]["updated"] == ["api-handler", "thumbnail"]
+    assert [f["code"] for f in run.summary["functions"]] == ["unchanged", "unchanged"]
+    assert layer_versions(aws, "framework") == [2, 1]
+    assert layer_versions(aws, "pypi") == [1]  # untouched
+    for name in FUNCTIONS:
+        assert function_layers(aws, name) == ["test-pypi:1", "test-framework:2"]
+
+
+@with_infrastructure
+def test_plan_reports_changes_and_makes_none(workspace: Workspace, emulator: LocalEmulator, aws: Aws) -> None:
+    workspace.deploy("apply", "--endpoint-url", emulator.endpoint_url)
+    before = {name: aws.function(name) for name in FUNCTIONS}
+    workspace.edit("framework", "python/test_common_framework/utils.py", add_comment)
+    workspace.edit("thumbnail", "thumbnail/handler.py", add_comment)
+
+    run = workspace.deploy("plan", "--endpoint-url", emulator.endpoint_url)
+
+    assert run.exit_code == 0, run.output
+    assert run.summary["command"] == "plan"
+    assert run.summary["summary"]["published"] == ["test-framework"]
+    assert run.summary["summary"]["updated"] == ["api-handler", "thumbnail"]
+    assert "test-framework:(new)" in run.output
+    assert {name: aws.function(name) for name in FUNCTIONS} == before
+    assert layer_versions(aws, "framework") == [1]
+
+
+def test_apply_local_starts_its_own_emulator_and_creates_the_functions(workspace: Workspace) -> None:
+    run = workspace.deploy("apply", "--local")
+
+    assert run.exit_code == 0, run.output
+    assert run.summary["target"].startswith("the local emulator (moto ")
+    assert [(f["name"], f["code"]) for f in run.summary["functions"]] == [
+        ("api-handler", "create"),
+        ("thumbnail", "create"),
+    ]
+    assert all(len(f["layer_arns"]) == 2 for f in run.summary["functions"])
+
+
+def big_layer(path: Path, unzipped_bytes: int) -> Path:
+    """A layer that is small zipped but huge unzipped, with a real dist-info."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("python/hugepkg-1.0.dist-info/METADATA", "Name: hugepkg\nVersion: 1.0\n")
+        zf.writestr("python/hugepkg-1.0.dist-info/RECORD", "hugepkg/blob.bin,,\n")
+        zf.writestr("python/hugepkg/blob.bin", b"\0" * unzipped_bytes)
+    return path
+
+
+def test_function_over_the_unzipped_limit_is_refused_before_any_aws_call(workspace: Workspace) -> None:
+    workspace.extra_layers["huge"] = big_layer(workspace.root / "huge.zip", 30_000_000)
+    workspace.write_config(function_layers=["pypi", "framework", "huge"])
+
+    # Port 9 on loopback has nothing listening: any AWS call would fail to connect.
+    run = workspace.deploy("apply", "--endpoint-url", "http://127.0.0.1:9")
+
+    assert run.exit_code == 1
+    assert "Function 'api-handler' and its layers unzip to" in run.output
+    assert "over Lambda's limit of 262,144,000" in run.output
+    assert "opencv-python-headless 5.0.0.93 150.3 MB" in run.output
+    assert "hugepkg 1.0 30.0 MB" in run.output
+    assert "cannot reach" not in run.output
+
+
+def test_more_than_five_layers_is_refused(workspace: Workspace) -> None:
+    for index in range(4):
+        workspace.extra_layers[f"extra{index}"] = workspace.artifacts["framework"]
+    workspace.write_config(function_layers=["pypi", "framework", "extra0", "extra1", "extra2", "extra3"])
+
+    run = workspace.deploy("plan", "--endpoint-url", "http://127.0.0.1:9")
+
+    assert run.exit_code == 1
+    assert "lists 6 layers" in run.output and "at most 5" in run.output
+
+
+@pytest.mark.parametrize("target", [["--aws"], ["--endpoint-url", "https://lambda.eu-west-1.amazonaws.com"]])
+def test_a_sample_built_framework_goes_only_to_a_local_emulator(
+    workspace: Workspace, target: list[str]
+) -> None:
+    run = workspace.deploy("apply", *target)
+
+    assert run.exit_code == 1
+    assert "Refusing to publish layer test-framework" in run.output
+    assert "bundled framework sample (test-common-framework 0.1.5+sample)" in run.output
+    assert "--local, or an --endpoint-url on loopback" in run.output
+    assert "Build it from the real framework repository" in run.output
+
+
+@with_infrastructure
+def test_a_missing_artifact_is_named_with_how_to_build_it(
+    workspace: Workspace, emulator: LocalEmulator
+) -> None:
+    workspace.artifacts["framework"].unlink()
+
+    run = workspace.deploy("apply", "--endpoint-url", emulator.endpoint_url)
+
+    assert run.exit_code == 1
+    assert (
+        f"The artifact for layer test-framework is missing: {workspace.artifacts['framework']}" in run.output
+    )
+    assert "./pants package ::" in run.output
+
+
+@with_infrastructure
+def test_an_unknown_function_outside_the_local_emulator_is_an_error_and_nothing_changes(
+    workspace: Workspace, emulator: LocalEmulator, aws: Aws
+) -> None:
+    aws.lambda_client.delete_function(FunctionName="thumbnail")
+
+    run = workspace.deploy("apply", "--endpoint-url", emulator.endpoint_url)
+
+    assert run.exit_code == 1
+    assert "Function 'thumbnail' does not exist in eu-west-1" in run.output
+    assert "create it with your infrastructure code" in run.output
+    assert aws.function("thumbnail") is None
+    assert layer_versions(aws, "pypi") == [] and layer_versions(aws, "framework") == []
+
+
+@with_infrastructure
+def test_a_failure_between_steps_is_finished_by_a_rerun(
+    workspace: Workspace, emulator: LocalEmulator, aws: Aws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_update = Aws.update_function_code
+
+    def connection_lost_for_thumbnail(self: Aws, state, code) -> None:
+        if state.name == "thumbnail":
+            raise EndpointConnectionError(endpoint_url=emulator.endpoint_url)
+        real_update(self, state, code)
+
+    monkeypatch.setattr(Aws, "update_function_code", connection_lost_for_thumbnail)
+    failed = workspace.deploy("apply", "--endpoint-url", emulator.endpoint_url)
+    assert failed.exit_code == 1
+    assert "rerun apply to finish" in failed.output
+    assert function_layers(aws, "api-handler") == ["test-pypi:1", "test-framework:1"]
+    assert function_layers(aws, "thumbnail") == []
+
+    monkeypatch.setattr(Aws, "update_function_code", real_update)
+    rerun = workspace.deploy("apply", "--endpoint-url", emulator.endpoint_url)
+
+    assert rerun.exit_code == 0, rerun.output
+    assert rerun.summary["summary"]["published"] == []  # found identical, reused
+    assert rerun.summary["summary"]["updated"] == ["thumbnail"]
+    assert layer_versions(aws, "pypi") == [1] and layer_versions(aws, "framework") == [1]
+    assert function_layers(aws, "thumbnail") == ["test-pypi:1", "test-framework:1"]
+
+
+@with_infrastructure
+def test_a_concurrent_change_is_detected_not_overwritten(
+    workspace: Workspace, emulator: LocalEmulator, aws: Aws
+) -> None:
+    workspace.deploy("apply", "--endpoint-url", emulator.endpoint_url)
+    workspace.edit("framework", "python/test_common_framework/utils.py", add_comment)
+    config = load_config(workspace.config)
+    target = DeployTarget("test emulator", emulator.endpoint_url, creates_missing=False)
+    plan = make_plan(config, preflight.load_artifacts(config), aws, target)
+    # Someone else changes the function after the plan read it.
+    aws.lambda_client.update_function_configuration(FunctionName="api-handler", Layers=[])
+
+    with pytest.raises(ConcurrentChangeError, match="'api-handler' changed while this deploy was running"):
+        apply(plan, aws)
+
+    assert function_layers(aws, "api-handler") == []
+
+
+@with_infrastructure
+def test_throttling_is_retried_with_backoff(workspace: Workspace, emulator: LocalEmulator, aws: Aws) -> None:
+    proxy = ThrottlingProxy(emulator.endpoint_url, throttle=4)
+    try:
+        run = workspace.deploy("apply", "--endpoint-url", proxy.url)
+    finally:
+        proxy.close()
+
+    assert run.exit_code == 0, run.output
+    assert proxy.throttled == 4
+    assert function_layers(aws, "api-handler") == ["test-pypi:1", "test-framework:1"]

@@ -1,0 +1,25 @@
+"""What can go wrong in a deploy. Every message names the thing at fault and what to do next."""
+
+
+class DeployError(Exception):
+    """A deploy that cannot go on. The message is for the person running it."""
+
+
+class ConfigError(DeployError):
+    pass
+
+
+class ArtifactError(DeployError):
+    pass
+
+
+class PreflightError(DeployError):
+    """Refused before any AWS call: too big, too many layers, or not allowed at this target."""
+
+
+class MissingFunctionError(DeployError):
+    pass
+
+
+class ConcurrentChangeError(DeployError):
+    pass
