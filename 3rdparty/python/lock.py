@@ -24,16 +24,15 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
 from urllib.parse import unquote
 
 import pip
+from lambda_targets.platforms import LambdaPlatform
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name, parse_wheel_filename
-
-from lambda_targets.platforms import LambdaPlatform
 
 LOCK_COMMAND = "./pants run 3rdparty/python/lock.py"
 HERE = Path("3rdparty/python")

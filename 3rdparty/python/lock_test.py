@@ -3,10 +3,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from pants.backend.python.util_rules.lockfile_metadata import PythonLockfileMetadata
-from pants.backend.python.util_rules.interpreter_constraints import InterpreterConstraints
-from pants.backend.python.pip_requirement import PipRequirement
-
 from lambda_targets.platforms import LambdaPlatform
 from lock import (
     RESOLVES,
@@ -19,6 +15,9 @@ from lock import (
     merge,
     read_requirements,
 )
+from pants.backend.python.pip_requirement import PipRequirement
+from pants.backend.python.util_rules.interpreter_constraints import InterpreterConstraints
+from pants.backend.python.util_rules.lockfile_metadata import PythonLockfileMetadata
 
 LAMBDA = LambdaPlatform("python3.11", "x86_64")
 

@@ -7,13 +7,13 @@ their exception class, never by message text.
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from typing import Any
 
 import boto3
 from botocore.config import Config
-
 from lambda_deploy.config import FunctionConfig, LayerConfig
 
 logger = logging.getLogger(__name__)
@@ -191,5 +191,15 @@ class Aws:
         try:
             return self.iam.get_role(RoleName=role_name)["Role"]["Arn"]
         except self.iam.exceptions.NoSuchEntityException:
-            trust = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}'
-            return self.iam.create_role(RoleName=role_name, AssumeRolePolicyDocument=trust)["Role"]["Arn"]
+            trust = {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "lambda.amazonaws.com"},
+                        "Action": "sts:AssumeRole",
+                    }
+                ],
+            }
+            created = self.iam.create_role(RoleName=role_name, AssumeRolePolicyDocument=json.dumps(trust))
+            return created["Role"]["Arn"]

@@ -12,12 +12,11 @@ import contextlib
 import json
 import logging
 import sys
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Iterator, Sequence
 
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
-
 from lambda_deploy import preflight
 from lambda_deploy.apply import apply
 from lambda_deploy.aws import Aws, make_clients

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import tomllib
 from lambda_deploy.errors import ConfigError
 
 DEFAULT_CONFIG = Path("deploy/deploy.toml")

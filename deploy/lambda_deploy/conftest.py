@@ -9,14 +9,14 @@ import json
 import shutil
 import threading
 import zipfile
+from collections.abc import Iterator
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 from urllib.parse import urlparse
 
 import pytest
-
 from lambda_deploy.aws import Aws, make_clients
 from lambda_deploy.cli import main
 from lambda_deploy.emulator import LOCAL_CREDENTIALS, LocalEmulator

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import io
 import zipfile
 from pathlib import Path
 
 import pytest
 from botocore.exceptions import EndpointConnectionError
-
 from lambda_deploy import preflight
 from lambda_deploy.apply import apply
 from lambda_deploy.artifacts import Artifact

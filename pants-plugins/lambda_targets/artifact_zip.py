@@ -25,15 +25,15 @@ import shutil
 import stat
 import sys
 import zipfile
+from collections.abc import Iterable
 from email.parser import HeaderParser
-from typing import Dict, Iterable, List, Optional, Tuple
 
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 # Level 6 is zlib's default: level 9 costs a third more time for about 1% less size.
 COMPRESS_LEVEL = 6
 
 
-def tree_entries(tree: str) -> List[Tuple[str, bool]]:
+def tree_entries(tree: str) -> list[tuple[str, bool]]:
     """(zip name, is_dir) for every directory and file below `tree`, in a stable order."""
     entries = []
     for root, dirs, files in os.walk(tree):
@@ -46,11 +46,11 @@ def tree_entries(tree: str) -> List[Tuple[str, bool]]:
     return sorted(entries)
 
 
-def _parts(rel_root: str) -> List[str]:
+def _parts(rel_root: str) -> list[str]:
     return [] if rel_root == "." else rel_root.split(os.sep)
 
 
-def write_zip(tree: str, output: str) -> Dict[str, int]:
+def write_zip(tree: str, output: str) -> dict[str, int]:
     """Writes the zip; returns each file's unzipped size by zip name."""
     sizes = {}
     with zipfile.ZipFile(output, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=COMPRESS_LEVEL) as zf:
@@ -71,14 +71,14 @@ def write_zip(tree: str, output: str) -> Dict[str, int]:
     return sizes
 
 
-def distribution_sizes(sizes: Dict[str, int], read_text) -> List[Dict[str, object]]:
+def distribution_sizes(sizes: dict[str, int], read_text) -> list[dict[str, object]]:
     """Unzipped bytes per distribution, largest first.
 
     `sizes` maps zip names to unzipped sizes; `read_text(name)` returns a member's text. Files
     listed in a `.dist-info/RECORD` count for that distribution (the dist-info itself included);
     anything else, like first-party code, counts for its top-level package or module.
     """
-    owner: Dict[str, Tuple[str, Optional[str]]] = {}
+    owner: dict[str, tuple[str, str | None]] = {}
     for record in (name for name in sizes if name.endswith(".dist-info/RECORD")):
         dist_info = posixpath.dirname(record)
         site_dir = posixpath.dirname(dist_info)
@@ -91,7 +91,7 @@ def distribution_sizes(sizes: Dict[str, int], read_text) -> List[Dict[str, objec
             if name.startswith(dist_info + "/"):
                 owner[name] = dist
 
-    totals: Dict[Tuple[str, Optional[str]], int] = {}
+    totals: dict[tuple[str, str | None], int] = {}
     for name, size in sizes.items():
         key = owner.get(name) or (_top_level(name), None)
         totals[key] = totals.get(key, 0) + size
@@ -120,7 +120,7 @@ def human_size(size: int) -> str:
     return f"{size} B"
 
 
-def report(output: str, sizes: Dict[str, int], tree: str) -> Dict[str, object]:
+def report(output: str, sizes: dict[str, int], tree: str) -> dict[str, object]:
     def read_text(name: str) -> str:
         with open(os.path.join(tree, *name.split("/")), encoding="utf-8", errors="replace") as f:
             return f.read()

@@ -12,7 +12,9 @@ def make_tree(root: Path) -> None:
         "python/pkg/__init__.py": "x = 1\n",
         "python/pkg/data.bin": "0123456789",
         "python/pkg-1.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: Pkg_Name\nVersion: 1.0\n",
-        "python/pkg-1.0.dist-info/RECORD": "pkg/__init__.py,,6\npkg/data.bin,,10\npkg-1.0.dist-info/METADATA,,\n",
+        "python/pkg-1.0.dist-info/RECORD": (
+            "pkg/__init__.py,,6\npkg/data.bin,,10\npkg-1.0.dist-info/METADATA,,\n"
+        ),
         "python/loose.py": "print('hi')\n",
         "python/bin/tool": "#!/bin/sh\n",
     }

@@ -17,6 +17,7 @@ and https://docs.pex-tool.org/buildingpex.html#complete-platform.
 from __future__ import annotations
 
 from dataclasses import dataclass
+
 from packaging import tags
 
 # Runtime identifier -> glibc of the Amazon Linux release it runs on.

@@ -17,6 +17,7 @@ import json
 import logging
 from dataclasses import dataclass
 
+from pants.backend.python.target_types import PexLayout
 from pants.backend.python.util_rules.faas import (
     PythonFaaSCompletePlatforms,
     PythonFaaSDependencies,
@@ -27,7 +28,6 @@ from pants.backend.python.util_rules.interpreter_constraints import InterpreterC
 from pants.backend.python.util_rules.pex import CompletePlatforms, Pex, PythonExecutable
 from pants.backend.python.util_rules.pex_cli import PexCliProcess
 from pants.backend.python.util_rules.pex_from_targets import PexFromTargetsRequest
-from pants.backend.python.target_types import PexLayout
 from pants.core.goals.package import BuiltPackage, BuiltPackageArtifact, OutputPathField, PackageFieldSet
 from pants.engine.addresses import Address
 from pants.engine.fs import (

@@ -32,7 +32,7 @@ from pants.testutil.rule_runner import QueryRule, RuleRunner, engine_error
 
 from lambda_targets import register
 from lambda_targets.rules import PythonAwsLambdaFieldSet, PythonAwsLambdaLayerFieldSet
-from lambda_targets.target_types import PythonAWSLambda, PythonAWSLambdaLayer
+from lambda_targets.target_types import PythonAWSLambda
 
 PANTS_TOML = Path("pants.toml")
 
@@ -43,7 +43,9 @@ def wheel(name: str, version: str, files: dict[str, str]) -> tuple[str, bytes]:
     contents = {
         **files,
         f"{dist_info}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
-        f"{dist_info}/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+        f"{dist_info}/WHEEL": (
+            "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+        ),
     }
     record = []
     for path, text in contents.items():
@@ -108,7 +110,9 @@ def rule_runner(tmp_path: Path) -> RuleRunner:
     rule_runner.write_files(
         {
             "test.lock": "greeting==1.0\n",
-            "src/app/handler.py": "import greeting\n\ndef handle(event, context):\n    return greeting.hello()\n",
+            "src/app/handler.py": (
+                "import greeting\n\ndef handle(event, context):\n    return greeting.hello()\n"
+            ),
             "src/app/BUILD": "python_sources()",
             "3rdparty/BUILD": "python_requirement(name='greeting', requirements=['greeting==1.0'])",
             "BUILD": (
@@ -157,7 +161,10 @@ def test_function_is_code_only_and_reexports_its_handler(rule_runner: RuleRunner
 def test_unknown_runtime_is_a_clear_error(rule_runner: RuleRunner) -> None:
     rule_runner.write_files(
         {
-            "BUILD": "python_aws_lambda_layer(name='layer', dependencies=['3rdparty:greeting'], runtime='python2.7')"
+            "BUILD": (
+                "python_aws_lambda_layer(name='layer', dependencies=['3rdparty:greeting'],"
+                " runtime='python2.7')"
+            )
         }
     )
 

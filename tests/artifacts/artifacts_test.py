@@ -11,11 +11,10 @@ import zlib
 from pathlib import Path
 
 import pytest
-from elftools.elf.elffile import ELFFile
-from elftools.elf.gnuversions import GNUVerNeedSection
-
 from artifacts.conftest import FRAMEWORK_LAYER, FUNCTIONS, LAYERS, PYPI_LAYER
 from artifacts.lambda_sandbox import LAYER_SITE_PACKAGES, LambdaSandbox, unzipped_size
+from elftools.elf.elffile import ELFFile
+from elftools.elf.gnuversions import GNUVerNeedSection
 
 LAMBDA_UNZIPPED_LIMIT = 262_144_000
 LAMBDA_GLIBC = (2, 26)  # Amazon Linux 2, which python3.11 runs on

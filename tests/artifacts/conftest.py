@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from artifacts.lambda_sandbox import LambdaSandbox
 
 # Output paths of the packages in BUILD's runtime_package_dependencies, relative to the sandbox.

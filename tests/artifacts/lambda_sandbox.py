@@ -18,9 +18,10 @@ import subprocess
 import sys
 import textwrap
 import zipfile
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 RUNTIME_PYTHON = (3, 11)
 LAYER_SITE_PACKAGES = "python/lib/python{}.{}/site-packages".format(*RUNTIME_PYTHON)

@@ -89,7 +89,7 @@ def test_only_accepts_post(api_event: Event, lambda_context: Any) -> None:
 
 def test_logs_through_the_framework_logger(api_event: Event, lambda_context: Any) -> None:
     # The framework's logger writes to stderr, which Lambda sends to CloudWatch Logs.
-    (stream_handler,) = [h for h in api.logger.handlers if isinstance(h, logging.StreamHandler)]
+    (stream_handler,) = (h for h in api.logger.handlers if isinstance(h, logging.StreamHandler))
     captured = io.StringIO()
     original = stream_handler.setStream(captured)
     try:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import List, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -31,7 +31,7 @@ class OrderRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     customer: Customer
-    items: List[LineItem] = Field(min_length=1, max_length=100)
+    items: list[LineItem] = Field(min_length=1, max_length=100)
     currency: Literal["EUR", "GBP", "USD"] = "EUR"
 
     @property

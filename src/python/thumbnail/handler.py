@@ -12,9 +12,8 @@ from typing import Any
 
 import cv2
 import numpy as np
-from test_common_framework.utils import safe_json_loads, setup_logger
-
 from lambda_common.responses import BadRequest, body_text, error_response, json_response
+from test_common_framework.utils import safe_json_loads, setup_logger
 
 logger = setup_logger("thumbnail")
 
