@@ -268,9 +268,15 @@ class LambdaResolution:
             )
         self.built_from[wheel.name] = requirement
 
-    def resolve(self, index_requirements: list[str], direct_requirements: dict[str, str]) -> list[Pin]:
+    def resolve(
+        self,
+        index_requirements: list[str],
+        direct_requirements: dict[str, str],
+        constraints: Sequence[str] = (),
+    ) -> list[Pin]:
         for requirement, origin in direct_requirements.items():
             self.add_source_requirement(requirement, origin)
+        constraint_args = ["-c", str(write_lines(self.scratch / "constraints.txt", constraints))]
         while True:
             requested = index_requirements + [
                 str(self.wheelhouse / name)
@@ -280,7 +286,7 @@ class LambdaResolution:
             reqs = write_lines(self.scratch / "lambda-requirements.txt", requested)
             try:
                 installs = dry_run_install(
-                    self.python, [*self.platform_args(), "-r", str(reqs)], self.scratch
+                    self.python, [*self.platform_args(), "-r", str(reqs), *constraint_args], self.scratch
                 )
                 break
             except PipFailed as failure:
@@ -407,11 +413,19 @@ def merge(per_python: dict[str, list[Pin]]) -> list[str]:
     return lines
 
 
-def lock(resolve: Resolve, pins_of: dict[str, list[Pin]]) -> list[Pin]:
-    requirements = [r for f in resolve.requirement_files for r in read_requirements(HERE / f)]
-    constraints = [
-        pin.line() for other in resolve.constrained_by for pin in pins_of[other] if not pin.direct_requirement
-    ]
+def lock(
+    resolve: Resolve,
+    pins_of: dict[str, list[Pin]],
+    requirements: list[str] | None = None,
+    keep_pins: bool = False,
+) -> list[Pin]:
+    """Resolves and writes one lockfile. `keep_pins` holds every index pin it has now."""
+    if requirements is None:
+        requirements = [r for f in resolve.requirement_files for r in read_requirements(HERE / f)]
+    constrained_by = [pins_of[other] for other in resolve.constrained_by]
+    if keep_pins:
+        constrained_by.append(read_pins(resolve))
+    constraints = [pin.line() for pins in constrained_by for pin in pins if not pin.direct_requirement]
     per_python: dict[str, list[Pin]] = {}
     with tempfile.TemporaryDirectory(prefix=f"lock-{resolve.name}-") as tmp:
         for version in resolve.pythons:
@@ -425,7 +439,8 @@ def lock(resolve: Resolve, pins_of: dict[str, list[Pin]]) -> list[Pin]:
                     r: f"in {', '.join(resolve.requirement_files)}" for r in requirements if is_direct(r)
                 }
                 index = [r for r in requirements if not is_direct(r)]
-                pins = LambdaResolution(resolve.lambda_platform, python, scratch).resolve(index, direct)
+                resolution = LambdaResolution(resolve.lambda_platform, python, scratch)
+                pins = resolution.resolve(index, direct, constraints)
             else:
                 print(f"Resolving {resolve.name} for CPython {version} ...", file=sys.stderr)
                 # Later interpreters must agree with the pins of earlier ones.
@@ -455,17 +470,59 @@ def read_pins(resolve: Resolve) -> list[Pin]:
     return pins
 
 
+FRAMEWORK_REQUIREMENTS = HERE / "framework-requirements.txt"
+
+
+def retag(requirement: str, tag: str) -> str:
+    """`name @ git+https://host/repo.git@v1` -> `name @ git+https://host/repo.git@<tag>`."""
+    url = Requirement(requirement).url or ""
+    base, at, _ = url.rpartition("@")
+    if not url.startswith("git+") or not at:
+        raise LockError(f"{requirement!r} in {FRAMEWORK_REQUIREMENTS} is not a `git+...@<tag>` requirement.")
+    return requirement.replace(url, f"{base}@{tag}")
+
+
+def bump_framework(tag: str) -> None:
+    """Moves the framework to `tag` and relocks python-default, keeping every PyPI pin, so that
+    only the framework layer's bytes change."""
+    text = FRAMEWORK_REQUIREMENTS.read_text()
+    current = read_requirements(FRAMEWORK_REQUIREMENTS)
+    bumped = {requirement: retag(requirement, tag) for requirement in current if is_direct(requirement)}
+    if not bumped:
+        raise LockError(f"{FRAMEWORK_REQUIREMENTS} has no git requirement to move to {tag}.")
+    default = next(r for r in RESOLVES if r.name == "python-default")
+    others = [
+        r
+        for f in default.requirement_files
+        if HERE / f != FRAMEWORK_REQUIREMENTS
+        for r in read_requirements(HERE / f)
+    ]
+    lock(default, {}, others + [bumped.get(r, r) for r in current], keep_pins=True)
+    for old, new in bumped.items():
+        text = text.replace(old, new)
+    FRAMEWORK_REQUIREMENTS.write_text(text)
+    print(f"Moved the framework to {tag} in {FRAMEWORK_REQUIREMENTS}.", file=sys.stderr)
+
+
 def main(argv: Sequence[str]) -> int:
     names = [r.name for r in RESOLVES]
     parser = argparse.ArgumentParser(prog=LOCK_COMMAND, description=__doc__.splitlines()[0])
     parser.add_argument(
         "--resolve", action="append", choices=names, help="Lock only this resolve (repeatable); default: all."
     )
+    parser.add_argument(
+        "--framework-tag",
+        metavar="TAG",
+        help="Move the framework's git requirement to TAG and relock python-default, keeping every other pin.",
+    )
     args = parser.parse_args(argv)
     wanted = set(args.resolve or names)
     try:
         if not HERE.is_dir():
             raise LockError(f"Run this from the repository root: {LOCK_COMMAND}")
+        if args.framework_tag:
+            bump_framework(args.framework_tag)
+            return 0
         pins_of: dict[str, list[Pin]] = {}
         for resolve in RESOLVES:
             if resolve.name in wanted:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import re
 import zipfile
 from dataclasses import dataclass
@@ -16,6 +17,8 @@ from lambda_targets.artifact_zip import distribution_sizes
 
 # The label the bundled framework sample puts on its version (e.g. 0.1.5+sample).
 SAMPLE_LABEL = re.compile(r"\+sample\b")
+# Where the framework layer records which repository, tag and commit it was built from.
+SOURCE_MANIFEST = "python/framework-source.json"
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,7 @@ class Artifact:
                     info.filename: zf.read(info).decode("utf-8", "replace")
                     for info in self._infos
                     if info.filename.endswith((".dist-info/RECORD", ".dist-info/METADATA"))
+                    or info.filename == SOURCE_MANIFEST
                 }
         except zipfile.BadZipFile as e:
             raise ArtifactError(f"The artifact for {what}, {path}, is not a zip file ({e}). Rebuild it.")
@@ -72,9 +76,17 @@ class Artifact:
         return [Distribution(d["name"], d["version"], d["unzipped_bytes"]) for d in ranked]
 
     @cached_property
+    def framework_source(self) -> dict[str, str] | None:
+        """Where its framework came from (`source`, `repository`, `tag`, `commit`), if recorded."""
+        text = self._texts.get(SOURCE_MANIFEST)
+        return json.loads(text) if text else None
+
+    @cached_property
     def sample_builds(self) -> list[str]:
-        """Distributions in it built from the bundled framework sample, as `name version`."""
+        """What in it was built from the bundled framework sample, for error messages."""
         found = []
+        if self.framework_source and self.framework_source.get("source") == "sample":
+            found.append(f"{SOURCE_MANIFEST} says source: sample")
         for name, text in self._texts.items():
             if name.endswith("/METADATA"):
                 metadata = HeaderParser().parsestr(text)

@@ -197,7 +197,10 @@ def test_a_sample_built_framework_goes_only_to_a_local_emulator(
 
     assert run.exit_code == 1
     assert "Refusing to publish layer test-framework" in run.output
-    assert "bundled framework sample (test-common-framework 0.1.5+sample)" in run.output
+    assert "bundled framework sample (" in run.output
+    assert (
+        "python/framework-source.json says source: sample, test-common-framework 0.1.5+sample)" in run.output
+    )
     assert "--local, or an --endpoint-url on loopback" in run.output
     assert "Build it from the real framework repository" in run.output
 

@@ -82,6 +82,7 @@ def summary(plan: Plan, sizes: list[FunctionSize], result: ApplyResult | None) -
                 "action": _layer_action(step),
                 "version": version.version if version else None,
                 "arn": version.arn if version else None,
+                "framework_source": step.artifact.framework_source,
             }
         )
     functions = []

@@ -148,6 +148,10 @@ def test_framework_layer_says_it_was_built_from_the_sample() -> None:
     dist_infos = {name.split("/")[1] for name in names(FRAMEWORK_LAYER) if ".dist-info/" in name}
 
     assert dist_infos == {"test_common_framework-0.1.5+sample.dist-info"}
+    with zipfile.ZipFile(FRAMEWORK_LAYER) as zf:
+        recorded = json.loads(zf.read("python/framework-source.json"))
+    assert recorded["source"] == "sample"
+    assert recorded["tag"] == "v0.1.5"
 
 
 def glibc_versions_needed(shared_object: Path) -> set[tuple[int, ...]]:

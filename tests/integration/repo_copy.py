@@ -1,0 +1,53 @@
+"""A copy of this repository in a temporary folder, and `./pants` run in it as a person would.
+
+The test sandbox holds the repository under repository/ (the root BUILD's `repository` target).
+The copy shares the machine's Pants bootstrap and caches, but has its own .pants.d and dist/.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+SANDBOX_COPY = Path("repository")
+
+# What ./pants needs from the test's environment; nothing else leaks in.
+PASSED_THROUGH = ("PATH", "HOME", "PYENV_ROOT", "LAMBDA_BOOTSTRAP_CACHE", "LANG", "XDG_RUNTIME_DIR")
+
+
+@dataclass(frozen=True)
+class PantsRun:
+    argv: list[str]
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+    def check(self) -> PantsRun:
+        assert self.returncode == 0, f"{' '.join(self.argv)} failed:\n{self.output[-6000:]}"
+        return self
+
+
+class RepoCopy:
+    def __init__(self, root: Path) -> None:
+        shutil.copytree(SANDBOX_COPY, root, symlinks=True)
+        self.root = root
+
+    def path(self, relative: str) -> Path:
+        return self.root / relative
+
+    def pants(self, *args: str, env: dict[str, str] | None = None, timeout: float = 900) -> PantsRun:
+        environment = {key: os.environ[key] for key in PASSED_THROUGH if key in os.environ}
+        environment.update(env or {})
+        # No daemon: each run stands alone, and nothing outlives the test.
+        argv = ["./pants", "--no-pantsd", *args]
+        process = subprocess.run(
+            argv, cwd=self.root, env=environment, capture_output=True, text=True, timeout=timeout
+        )
+        return PantsRun(argv, process.returncode, process.stdout, process.stderr)
