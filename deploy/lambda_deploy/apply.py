@@ -45,6 +45,7 @@ def apply(plan: Plan, aws: Aws) -> ApplyResult:
 
     for step in plan.layers:
         if step.publish:
+            assert step.artifact is not None
             code = stage(plan, aws, step.artifact, f"layers/{step.layer.name}", result)
             version = aws.publish_layer_version(step.layer, code)
             logger.info("Published %s version %s", step.layer.name, version.version)
@@ -58,6 +59,7 @@ def apply(plan: Plan, aws: Aws) -> ApplyResult:
     for function in plan.functions:
         layer_arns = [result.layer_versions[s.layer.key].arn for s in function.desired_layers]
         if function.create:
+            assert function.artifact is not None
             role_arn = role_arn or aws.ensure_role(LOCAL_ROLE_NAME)
             code = stage(plan, aws, function.artifact, f"functions/{function.function.name}", result)
             aws.create_function(function.function, code, layer_arns, role_arn)
@@ -76,6 +78,7 @@ def update_function(
     state = unchanged_since_plan(aws, step.current)
     code = "unchanged"
     if step.update_code:
+        assert step.artifact is not None
         aws.update_function_code(state, stage(plan, aws, step.artifact, f"functions/{name}", result))
         logger.info("Updated the code of %s", name)
         code = "updated"

@@ -24,7 +24,7 @@ from lambda_deploy.config import DEFAULT_CONFIG, DeployConfig, load_config
 from lambda_deploy.emulator import LOCAL_CREDENTIALS, LocalEmulator
 from lambda_deploy.errors import DeployError
 from lambda_deploy.plan import DeployTarget, make_plan
-from lambda_deploy.report import plan_text, result_text, summary
+from lambda_deploy.report import markdown, plan_text, result_text, summary
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +41,17 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     )
     where.add_argument("--aws", action="store_true", help="real AWS, with the standard credential chain")
     parser.add_argument("--json", action="store_true", help="print a machine-readable summary on stdout")
+    parser.add_argument(
+        "--summary-markdown",
+        type=Path,
+        metavar="FILE",
+        help="append a Markdown summary to FILE (e.g. $GITHUB_STEP_SUMMARY)",
+    )
+    parser.add_argument(
+        "--skip-missing",
+        action="store_true",
+        help="leave deployed as they are the artifacts that were not built (CI builds only what changed)",
+    )
     parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help=f"default: {DEFAULT_CONFIG}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log every AWS call")
     return parser.parse_args(argv)
@@ -68,7 +79,7 @@ def connect(target: DeployTarget, config: DeployConfig) -> Iterator[tuple[Deploy
 
 def deploy(args: argparse.Namespace) -> int:
     config = load_config(args.config)
-    artifacts = preflight.load_artifacts(config)
+    artifacts = preflight.load_artifacts(config, skip_missing=args.skip_missing)
     target = choose_target(args)
     # Everything AWS would refuse, or that must not go to this target, fails here: before any call.
     sizes = preflight.check(config, artifacts, target)
@@ -82,8 +93,12 @@ def deploy(args: argparse.Namespace) -> int:
                 print("\nApplying...", file=human)
             result = apply(plan, aws)
             print(result_text(plan, result), file=human)
+        outcome = summary(plan, sizes, result)
         if args.json:
-            print(json.dumps(summary(plan, sizes, result), indent=2))
+            print(json.dumps(outcome, indent=2))
+        if args.summary_markdown:
+            with args.summary_markdown.open("a") as out:
+                out.write(markdown(outcome))
     return 0
 
 

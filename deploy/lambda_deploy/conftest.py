@@ -114,16 +114,15 @@ def aws(emulator: LocalEmulator) -> Aws:
     return make_clients(REGION, emulator.endpoint_url, LOCAL_CREDENTIALS)
 
 
-@pytest.fixture
-def infrastructure(aws: Aws) -> None:
+def create_infrastructure(aws: Aws, bucket: str, functions: tuple[str, ...]) -> None:
     """What infrastructure code creates before the first deploy: the bucket and the functions,
     with placeholder code and no layers."""
-    aws.create_bucket(BUCKET)
+    aws.create_bucket(bucket)
     role = aws.ensure_role("test-role")
     placeholder = io.BytesIO()
     with zipfile.ZipFile(placeholder, "w") as zf:
         zf.writestr("lambda_function.py", "def handler(event, context):\n    return None\n")
-    for name in FUNCTIONS:
+    for name in functions:
         aws.lambda_client.create_function(
             FunctionName=name,
             Runtime="python3.11",
@@ -131,6 +130,11 @@ def infrastructure(aws: Aws) -> None:
             Handler="lambda_function.handler",
             Code={"ZipFile": placeholder.getvalue()},
         )
+
+
+@pytest.fixture
+def infrastructure(aws: Aws) -> None:
+    create_infrastructure(aws, BUCKET, FUNCTIONS)
 
 
 class ThrottlingProxy:

@@ -292,3 +292,48 @@ def test_throttling_is_retried_with_backoff(workspace: Workspace, emulator: Loca
     assert run.exit_code == 0, run.output
     assert proxy.throttled == 4
     assert function_layers(aws, "api-handler") == ["test-pypi:1", "test-framework:1"]
+
+
+@with_infrastructure
+def test_skip_missing_deploys_what_ci_built_and_keeps_the_rest(
+    workspace: Workspace, emulator: LocalEmulator, aws: Aws, tmp_path: Path
+) -> None:
+    workspace.deploy("apply", "--endpoint-url", emulator.endpoint_url)
+    code_before = {name: code_sha256(aws, name) for name in FUNCTIONS}
+    # CI rebuilt only what changed: the framework layer.
+    workspace.edit("framework", "python/test_common_framework/utils.py", add_comment)
+    for key in ("pypi", *FUNCTIONS):
+        workspace.artifacts[key].unlink()
+    job_summary = tmp_path / "summary.md"
+
+    run = workspace.deploy(
+        "apply",
+        "--endpoint-url",
+        emulator.endpoint_url,
+        "--skip-missing",
+        "--summary-markdown",
+        str(job_summary),
+    )
+
+    assert run.exit_code == 0, run.output
+    assert run.summary["summary"]["published"] == ["test-framework"]
+    assert run.summary["summary"]["updated"] == ["api-handler", "thumbnail"]
+    assert "test-pypi: not built this time; keeping version 1" in run.output
+    for name in FUNCTIONS:
+        assert function_layers(aws, name) == ["test-pypi:1", "test-framework:2"]
+        assert code_sha256(aws, name) == code_before[name]
+    markdown = job_summary.read_text()
+    assert "| test-framework | publish | 2 |" in markdown
+    assert "Published: test-framework. Updated: api-handler, thumbnail." in markdown
+
+
+@with_infrastructure
+def test_skip_missing_still_needs_a_first_version_of_every_layer(
+    workspace: Workspace, emulator: LocalEmulator
+) -> None:
+    workspace.artifacts["pypi"].unlink()
+
+    run = workspace.deploy("apply", "--endpoint-url", emulator.endpoint_url, "--skip-missing")
+
+    assert run.exit_code == 1
+    assert "Layer test-pypi has no published version yet, and its artifact" in run.output

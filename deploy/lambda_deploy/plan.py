@@ -16,7 +16,7 @@ from urllib.parse import urlparse
 from lambda_deploy.artifacts import Artifact
 from lambda_deploy.aws import DIRECT_UPLOAD_LIMIT_BYTES, Aws, FunctionState, LayerVersion
 from lambda_deploy.config import DeployConfig, FunctionConfig, LayerConfig
-from lambda_deploy.errors import MissingFunctionError
+from lambda_deploy.errors import ArtifactError, MissingFunctionError
 
 logger = logging.getLogger(__name__)
 
@@ -54,22 +54,24 @@ def needs_s3(artifact: Artifact) -> bool:
 @dataclass(frozen=True)
 class LayerStep:
     layer: LayerConfig
-    artifact: Artifact
+    artifact: Artifact | None  # None: not built this time (--skip-missing); keep what is deployed
     latest: LayerVersion | None
 
     @property
     def publish(self) -> bool:
+        if self.artifact is None:
+            return False
         return self.latest is None or self.latest.code_sha256 != self.artifact.code_sha256
 
     @property
     def via_s3(self) -> bool:
-        return needs_s3(self.artifact)
+        return self.artifact is not None and needs_s3(self.artifact)
 
 
 @dataclass(frozen=True)
 class FunctionStep:
     function: FunctionConfig
-    artifact: Artifact
+    artifact: Artifact | None  # None: not built this time (--skip-missing); keep its code
     current: FunctionState | None  # None: it does not exist yet, and will be created
     desired_layers: tuple[LayerStep, ...]
 
@@ -79,7 +81,9 @@ class FunctionStep:
 
     @property
     def update_code(self) -> bool:
-        return self.current is not None and self.current.code_sha256 != self.artifact.code_sha256
+        if self.artifact is None or self.current is None:
+            return False
+        return self.current.code_sha256 != self.artifact.code_sha256
 
     @property
     def update_layers(self) -> bool:
@@ -93,7 +97,7 @@ class FunctionStep:
 
     @property
     def via_s3(self) -> bool:
-        return needs_s3(self.artifact)
+        return self.artifact is not None and needs_s3(self.artifact)
 
 
 @dataclass(frozen=True)
@@ -122,7 +126,13 @@ def make_plan(config: DeployConfig, artifacts: dict[str, Artifact], aws: Aws, ta
     for key, layer in config.layers.items():
         latest = aws.latest_layer_version(layer.name)
         logger.debug("Layer %s: latest %s", layer.name, latest)
-        layer_steps[key] = LayerStep(layer, artifacts[f"layer:{key}"], latest)
+        artifact = artifacts.get(f"layer:{key}")
+        if artifact is None and latest is None:
+            raise ArtifactError(
+                f"Layer {layer.name} has no published version yet, and its artifact "
+                f"({layer.artifact}) was not built. Build it (`./pants package ::`), then rerun."
+            )
+        layer_steps[key] = LayerStep(layer, artifact, latest)
 
     function_steps = []
     for name, function in config.functions.items():
@@ -135,10 +145,16 @@ def make_plan(config: DeployConfig, artifacts: dict[str, Artifact], aws: Aws, ta
                 f"{function.architecture}, handler {function.handler}), or remove "
                 f"[functions.{name}] from {config.path}. Nothing was changed."
             )
+        artifact = artifacts.get(f"function:{name}")
+        if current is None and artifact is None:
+            raise ArtifactError(
+                f"Function {name!r} must be created, but its artifact ({function.artifact}) was "
+                f"not built. Build it (`./pants package ::`), then rerun."
+            )
         function_steps.append(
             FunctionStep(
                 function=function,
-                artifact=artifacts[f"function:{name}"],
+                artifact=artifact,
                 current=current,
                 desired_layers=tuple(layer_steps[key] for key in function.layers),
             )

@@ -32,14 +32,21 @@ class FunctionSize:
         )
 
 
-def load_artifacts(config: DeployConfig) -> dict[str, Artifact]:
-    artifacts = {
-        f"layer:{key}": Artifact(layer.artifact, f"layer {layer.name}")
-        for key, layer in config.layers.items()
+def load_artifacts(config: DeployConfig, skip_missing: bool = False) -> dict[str, Artifact]:
+    """The built zips, by `layer:KEY` and `function:NAME`.
+
+    With `skip_missing`, artifacts that were not built are left out: CI builds only what
+    changed, and what it did not build stays as deployed.
+    """
+    wanted = {f"layer:{key}": (layer.artifact, f"layer {layer.name}") for key, layer in config.layers.items()}
+    wanted.update(
+        {f"function:{name}": (f.artifact, f"function {name}") for name, f in config.functions.items()}
+    )
+    return {
+        key: Artifact(path, what)
+        for key, (path, what) in wanted.items()
+        if not (skip_missing and not path.exists())
     }
-    for name, function in config.functions.items():
-        artifacts[f"function:{name}"] = Artifact(function.artifact, f"function {name}")
-    return artifacts
 
 
 def check(config: DeployConfig, artifacts: dict[str, Artifact], target: DeployTarget) -> list[FunctionSize]:
@@ -51,7 +58,10 @@ def check(config: DeployConfig, artifacts: dict[str, Artifact], target: DeployTa
                 f"Function {name!r} lists {len(function.layers)} layers in {config.path}; Lambda "
                 f"allows at most {MAX_LAYERS_PER_FUNCTION}. Merge some of them into one layer."
             )
-        parts = [artifacts[f"function:{name}"], *(artifacts[f"layer:{key}"] for key in function.layers)]
+        keys = [f"function:{name}", *(f"layer:{key}" for key in function.layers)]
+        if any(key not in artifacts for key in keys):
+            continue  # not all built (--skip-missing): the deployed parts were checked when built
+        parts = [artifacts[key] for key in keys]
         size = FunctionSize(name, sum(part.unzipped_bytes for part in parts))
         if size.unzipped_bytes > UNZIPPED_LIMIT_BYTES:
             largest = sorted(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from lambda_deploy.apply import ApplyResult
+from lambda_deploy.artifacts import Artifact
 from lambda_deploy.plan import FunctionStep, LayerStep, Plan
 from lambda_deploy.preflight import UNZIPPED_LIMIT_BYTES, FunctionSize
 from lambda_targets.artifact_zip import human_size
@@ -30,6 +31,10 @@ def plan_text(plan: Plan, sizes: list[FunctionSize]) -> str:
     lines += [f"  {size.describe()}" for size in sizes]
     lines += ["", "Layers:"]
     for step in plan.layers:
+        if step.artifact is None:
+            assert step.latest is not None
+            lines.append(f"  {step.layer.name}: not built this time; keeping version {step.latest.version}")
+            continue
         how = f"{human_size(step.artifact.zipped_bytes)} zip, {'via S3' if step.via_s3 else 'direct upload'}"
         if step.publish:
             latest = (
@@ -66,6 +71,37 @@ def result_text(plan: Plan, result: ApplyResult) -> str:
     return "\n".join(lines)
 
 
+def _artifact_fields(artifact: Artifact | None) -> dict[str, Any]:
+    if artifact is None:  # not built this time (--skip-missing)
+        return {"artifact": None, "sha256": None, "zipped_bytes": None, "unzipped_bytes": None}
+    return {
+        "artifact": str(artifact.path),
+        "sha256": artifact.sha256_hex,
+        "zipped_bytes": artifact.zipped_bytes,
+        "unzipped_bytes": artifact.unzipped_bytes,
+    }
+
+
+def markdown(summary: dict[str, Any]) -> str:
+    """The summary as a GitHub Actions job summary."""
+    lines = [f"### Lambda deploy ({summary['command']}) to {summary['target']}, {summary['region']}", ""]
+    lines += ["| Layer | Action | Version |", "| --- | --- | --- |"]
+    lines += [
+        f"| {layer['name']} | {layer['action']} | {layer['version'] or 'new'} |"
+        for layer in summary["layers"]
+    ]
+    lines += ["", "| Function | Code | Layers |", "| --- | --- | --- |"]
+    lines += [f"| {f['name']} | {f['code']} | {f['layers']} |" for f in summary["functions"]]
+    totals = summary["summary"]
+    lines += [
+        "",
+        f"Published: {', '.join(totals['published']) or 'nothing'}. "
+        f"Updated: {', '.join(totals['updated']) or 'nothing'}. "
+        f"Unchanged: {', '.join(totals['unchanged']) or 'nothing'}.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
 def summary(plan: Plan, sizes: list[FunctionSize], result: ApplyResult | None) -> dict[str, Any]:
     """Machine-readable: what was (for plan: would be) published, updated, left unchanged."""
     layers = []
@@ -74,15 +110,12 @@ def summary(plan: Plan, sizes: list[FunctionSize], result: ApplyResult | None) -
         layers.append(
             {
                 "name": step.layer.name,
-                "artifact": str(step.artifact.path),
-                "sha256": step.artifact.sha256_hex,
-                "zipped_bytes": step.artifact.zipped_bytes,
-                "unzipped_bytes": step.artifact.unzipped_bytes,
+                **_artifact_fields(step.artifact),
                 "upload": "s3" if step.via_s3 else "direct",
                 "action": _layer_action(step),
                 "version": version.version if version else None,
                 "arn": version.arn if version else None,
-                "framework_source": step.artifact.framework_source,
+                "framework_source": step.artifact.framework_source if step.artifact else None,
             }
         )
     functions = []
@@ -92,8 +125,7 @@ def summary(plan: Plan, sizes: list[FunctionSize], result: ApplyResult | None) -
         functions.append(
             {
                 "name": step.function.name,
-                "artifact": str(step.artifact.path),
-                "sha256": step.artifact.sha256_hex,
+                **_artifact_fields(step.artifact),
                 "code": _code_action(step),
                 "layers": layer_change,
                 "layer_arns": applied[step.function.name].layer_arns if result else None,

