@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import zipfile
 from pathlib import Path
 
@@ -173,7 +174,8 @@ def test_function_over_the_unzipped_limit_is_refused_before_any_aws_call(workspa
     assert run.exit_code == 1
     assert "Function 'api-handler' and its layers unzip to" in run.output
     assert "over Lambda's limit of 262,144,000" in run.output
-    assert "opencv-python-headless 5.0.0.93 150.3 MB" in run.output
+    assert re.search(r"opencv-python-headless 5\.0\.0\.93 1\d\d\.\d MB", run.output)
+
     assert "hugepkg 1.0 30.0 MB" in run.output
     assert "cannot reach" not in run.output
 

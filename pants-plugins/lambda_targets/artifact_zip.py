@@ -1,25 +1,37 @@
-"""Zips a Lambda artifact tree reproducibly and reports what takes up its size.
+"""Trims, compiles and zips a Lambda artifact tree reproducibly, and reports its sizes.
 
 Run by the plugin inside a Pants sandbox, with the CPython of the Lambda runtime:
 
-    python artifact_zip.py TREE OUTPUT.zip REPORT.json
+    python artifact_zip.py TREE OUTPUT.zip REPORT.json [--root python] [--exclude GLOB]...
+                           [--compile --ddir /opt]
 
-Same tree, same bytes: entries are sorted, timestamps fixed at 1980-01-01 (the zip epoch),
-permissions normalised to 0644/0755 and owner-independent. Lambda unzips as a different user,
-so nothing else about the build machine belongs in the zip.
+1. Files matching an `--exclude` glob (relative to TREE/ROOT, `**` for any folders) are
+   dropped: what cannot run on Lambda, like console scripts with this machine's shebang.
+2. With `--compile`, every .py gets a .pyc in `__pycache__`, in unchecked-hash mode. Lambda's
+   /opt and /var/task are read-only, so Python cannot cache bytecode there itself, and
+   timestamp-based .pyc would be stale (the zip dates every file 1980). Unchecked-hash .pyc are
+   used without looking at the source at all. Their code objects name their files as Lambda
+   sees them (`--ddir`), so nothing about this sandbox is in them.
+3. The zip: same tree, same bytes. Entries are sorted, timestamps fixed at 1980-01-01 (the zip
+   epoch), permissions normalised to 0644/0755. Lambda unzips as another user, so nothing else
+   about the build machine belongs in the zip.
 
-The report says how big the artifact is zipped and unzipped and which distributions (from
-their `.dist-info/RECORD`) or top-level packages account for the unzipped size, because Lambda
-limits a function plus all its layers to 262,144,000 bytes unzipped.
+The report says how big the artifact is zipped and unzipped, what the excludes saved and the
+bytecode cost, and which distributions (from their `.dist-info/RECORD`) or top-level packages
+account for the unzipped size: Lambda limits a function plus all its layers to 262,144,000
+bytes unzipped. (Run with PYTHONHASHSEED=0: set and frozenset constants in code objects are
+ordered by hash, so the .pyc bytes depend on it.)
 """
 
 from __future__ import annotations
 
+import argparse
 import csv
 import io
 import json
 import os
 import posixpath
+import py_compile
 import re
 import shutil
 import stat
@@ -71,12 +83,89 @@ def write_zip(tree: str, output: str) -> dict[str, int]:
     return sizes
 
 
+def glob_to_regex(pattern: str) -> re.Pattern[str]:
+    """`bin/**`, `**/tests/**`, `**/*.pyi`: `**` spans folders, `*` and `?` stay within one."""
+    regex = ""
+    i = 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            regex, i = regex + "(?:.*/)?", i + 3
+        elif pattern.startswith("**", i):
+            regex, i = regex + ".*", i + 2
+        elif pattern[i] == "*":
+            regex, i = regex + "[^/]*", i + 1
+        elif pattern[i] == "?":
+            regex, i = regex + "[^/]", i + 1
+        else:
+            regex, i = regex + re.escape(pattern[i]), i + 1
+    return re.compile(regex + r"\Z")
+
+
+def exclude(tree: str, root: str, patterns: list[str]) -> tuple[int, int]:
+    """Deletes the files under TREE/ROOT that match a pattern; returns (files, bytes) removed."""
+    regexes = [glob_to_regex(pattern) for pattern in patterns]
+    base = os.path.join(tree, root)
+    files = removed = 0
+    emptied = set()
+    for name, is_dir in tree_entries(base):
+        if is_dir or not any(regex.match(name) for regex in regexes):
+            continue
+        path = os.path.join(base, *name.split("/"))
+        removed += os.path.getsize(path)
+        files += 1
+        os.remove(path)
+        emptied.add(os.path.dirname(path))
+    # Folders the excludes emptied go too, deepest first (a child sorts after its parent).
+    for folder in sorted(emptied, reverse=True):
+        while folder != base and os.path.isdir(folder) and not os.listdir(folder):
+            os.rmdir(folder)
+            folder = os.path.dirname(folder)
+    return files, removed
+
+
+def compile_bytecode(tree: str, ddir: str) -> tuple[int, int, list[str]]:
+    """Writes an unchecked-hash .pyc for every .py, one by one in a stable order (so that the
+    bytes do not depend on scheduling). Returns (files, bytes, sources that did not compile).
+
+    A source that does not compile (say, Python 2 code a package ships but never imports) is
+    left without a .pyc, as pip leaves it; importing it would fail on Lambda all the same.
+    """
+    files = size = 0
+    failed = []
+    for name, is_dir in tree_entries(tree):
+        if is_dir or not name.endswith(".py"):
+            continue
+        source = os.path.join(tree, *name.split("/"))
+        try:
+            pyc = py_compile.compile(
+                source,
+                dfile=posixpath.join(ddir, name),
+                doraise=True,
+                invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
+            )
+        except py_compile.PyCompileError:
+            failed.append(name)
+            continue
+        files += 1
+        size += os.path.getsize(pyc)
+    return files, size, failed
+
+
+def source_of(name: str) -> str:
+    """`pkg/__pycache__/mod.cpython-311.pyc` -> `pkg/mod.py`; other names unchanged."""
+    folder, base = posixpath.split(name)
+    if posixpath.basename(folder) != "__pycache__" or not base.endswith(".pyc"):
+        return name
+    return posixpath.join(posixpath.dirname(folder), base.split(".", 1)[0] + ".py")
+
+
 def distribution_sizes(sizes: dict[str, int], read_text) -> list[dict[str, object]]:
     """Unzipped bytes per distribution, largest first.
 
     `sizes` maps zip names to unzipped sizes; `read_text(name)` returns a member's text. Files
-    listed in a `.dist-info/RECORD` count for that distribution (the dist-info itself included);
-    anything else, like first-party code, counts for its top-level package or module.
+    listed in a `.dist-info/RECORD` count for that distribution (the dist-info itself included),
+    and so does the .pyc of each of its sources; anything else, like first-party code, counts
+    for its top-level package or module.
     """
     owner: dict[str, tuple[str, str | None]] = {}
     for record in (name for name in sizes if name.endswith(".dist-info/RECORD")):
@@ -93,7 +182,7 @@ def distribution_sizes(sizes: dict[str, int], read_text) -> list[dict[str, objec
 
     totals: dict[tuple[str, str | None], int] = {}
     for name, size in sizes.items():
-        key = owner.get(name) or (_top_level(name), None)
+        key = owner.get(source_of(name)) or (_top_level(name), None)
         totals[key] = totals.get(key, 0) + size
     ranked = sorted(totals.items(), key=lambda item: (-item[1], item[0][0]))
     return [{"name": name, "version": version, "unzipped_bytes": size} for (name, version), size in ranked]
@@ -134,10 +223,33 @@ def report(output: str, sizes: dict[str, int], tree: str) -> dict[str, object]:
 
 
 def main(argv: Iterable[str]) -> int:
-    tree, output, report_path = argv
-    sizes = write_zip(tree, output)
-    with open(report_path, "w") as f:
-        json.dump(report(output, sizes, tree), f, indent=2, sort_keys=True)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("tree")
+    parser.add_argument("output")
+    parser.add_argument("report")
+    parser.add_argument("--root", default="", help="the folder --exclude patterns are relative to")
+    parser.add_argument("--exclude", action="append", default=[], metavar="GLOB")
+    parser.add_argument("--compile", action="store_true", help="add unchecked-hash .pyc files")
+    parser.add_argument("--ddir", default="/", help="where Lambda will see TREE, for code objects")
+    args = parser.parse_args(list(argv))
+
+    excluded_files, excluded_bytes = exclude(args.tree, args.root, args.exclude)
+    bytecode_files = bytecode_bytes = 0
+    failed: list[str] = []
+    if args.compile:
+        bytecode_files, bytecode_bytes, failed = compile_bytecode(args.tree, args.ddir)
+    sizes = write_zip(args.tree, args.output)
+    summary = report(args.output, sizes, args.tree)
+    summary.update(
+        excluded_files=excluded_files,
+        excluded_bytes=excluded_bytes,
+        bytecode_files=bytecode_files,
+        bytecode_bytes=bytecode_bytes,
+        bytecode_python=".".join(map(str, sys.version_info[:2])) if args.compile else None,
+        bytecode_failures=failed,
+    )
+    with open(args.report, "w") as f:
+        json.dump(summary, f, indent=2, sort_keys=True)
     return 0
 
 

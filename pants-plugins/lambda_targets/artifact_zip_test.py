@@ -1,10 +1,18 @@
 from __future__ import annotations
 
+import inspect
+import json
+import marshal
 import os
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
-from lambda_targets.artifact_zip import distribution_sizes, main
+import pytest
+
+from lambda_targets import artifact_zip
+from lambda_targets.artifact_zip import distribution_sizes, glob_to_regex, main
 
 
 def make_tree(root: Path) -> None:
@@ -76,3 +84,92 @@ def test_sizes_are_counted_per_distribution() -> None:
         {"name": "pkg-name", "version": "1.0", "unzipped_bytes": 116},
         {"name": "loose.py", "version": None, "unzipped_bytes": 12},
     ]
+
+
+@pytest.mark.parametrize(
+    "pattern, matches, misses",
+    [
+        ("bin/**", ["bin/tool", "bin/sub/x"], ["lib/bin/tool", "binary"]),
+        ("**/tests/**", ["tests/a.py", "numpy/_core/tests/data/x.csv"], ["numpy/testing/x.py", "contests/a"]),
+        ("**/*.pyi", ["a.pyi", "numpy/__init__.pyi"], ["a.py", "a.pyi.txt"]),
+        ("**/__pycache__/**", ["__pycache__/a.pyc", "pkg/__pycache__/m.cpython-39.pyc"], ["pkg/m.py"]),
+        ("pkg/?.py", ["pkg/a.py"], ["pkg/ab.py", "pkg/a/b.py"]),
+    ],
+)
+def test_exclude_globs(pattern: str, matches: list[str], misses: list[str]) -> None:
+    regex = glob_to_regex(pattern)
+
+    assert [name for name in matches if regex.match(name)] == matches
+    assert [name for name in misses if regex.match(name)] == []
+
+
+def test_excludes_and_bytecode_are_reported(tmp_path: Path) -> None:
+    make_tree(tmp_path / "tree")
+    (tmp_path / "tree/python/pkg/__pycache__").mkdir()
+    (tmp_path / "tree/python/pkg/__pycache__/old.cpython-39.pyc").write_bytes(b"stale")
+
+    main(
+        [
+            str(tmp_path / "tree"),
+            str(tmp_path / "a.zip"),
+            str(tmp_path / "report.json"),
+            "--root=python",
+            "--exclude=bin/**",
+            "--exclude=**/__pycache__/**",
+            "--compile",
+            "--ddir=/opt",
+        ]
+    )
+
+    report = json.loads((tmp_path / "report.json").read_text())
+    names = zipfile.ZipFile(tmp_path / "a.zip").namelist()
+    assert report["excluded_files"] == 2 and report["excluded_bytes"] == len("#!/bin/sh\n") + len(b"stale")
+    assert "python/bin/" not in names  # the folder it emptied goes too
+    tag = sys.implementation.cache_tag
+    assert f"python/pkg/__pycache__/__init__.{tag}.pyc" in names
+    assert report["bytecode_files"] == 2  # pkg/__init__.py and loose.py
+    assert report["bytecode_python"] == f"{sys.version_info[0]}.{sys.version_info[1]}"
+
+
+def test_bytecode_is_unchecked_hash_and_names_the_lambda_path(tmp_path: Path) -> None:
+    make_tree(tmp_path / "tree")
+    main(
+        [
+            str(tmp_path / "tree"),
+            str(tmp_path / "a.zip"),
+            str(tmp_path / "r.json"),
+            "--compile",
+            "--ddir=/opt",
+        ]
+    )
+
+    data = zipfile.ZipFile(tmp_path / "a.zip").read(
+        f"python/pkg/__pycache__/__init__.{sys.implementation.cache_tag}.pyc"
+    )
+    assert int.from_bytes(data[4:8], "little") == 0b01  # PEP 552: hash-based, source not checked
+    code = marshal.loads(data[16:])
+    assert code.co_filename == "/opt/python/pkg/__init__.py"
+
+
+def test_bytecode_is_the_same_bytes_from_another_folder_and_process(tmp_path: Path) -> None:
+    """The .pyc name Lambda's path, not the sandbox's, and do not depend on the process."""
+    script = Path(inspect.getsourcefile(artifact_zip))
+    outputs = []
+    for name in ("first", "second"):
+        make_tree(tmp_path / name)
+        subprocess.run(
+            [
+                sys.executable,
+                str(script),
+                str(tmp_path / name),
+                str(tmp_path / f"{name}.zip"),
+                str(tmp_path / f"{name}.json"),
+                "--compile",
+                "--ddir=/opt",
+            ],
+            check=True,
+            env={"PYTHONHASHSEED": "0", "PATH": os.environ.get("PATH", "")},
+        )
+        outputs.append((tmp_path / f"{name}.zip").read_bytes())
+
+    assert outputs[0] == outputs[1]

@@ -45,6 +45,7 @@ from pants.engine.fs import (
 )
 from pants.engine.process import Process, ProcessResult
 from pants.engine.rules import Get, MultiGet, collect_rules, rule
+from pants.engine.target import InvalidTargetException
 from pants.engine.unions import UnionRule
 from pants.util.logging import LogLevel
 
@@ -53,6 +54,8 @@ from lambda_targets.platforms import LambdaPlatform
 from lambda_targets.target_types import (
     AWSLambdaArchitectureField,
     PythonAWSLambda,
+    PythonAwsLambdaCompileBytecode,
+    PythonAwsLambdaExclude,
     PythonAwsLambdaHandlerField,
     PythonAwsLambdaIncludeRequirements,
     PythonAwsLambdaIncludeSources,
@@ -70,6 +73,9 @@ UNZIPPED_LIMIT_BYTES = 262_144_000
 # Where Lambda looks in a layer for Python code, whatever the runtime version.
 # https://docs.aws.amazon.com/lambda/latest/dg/packaging-layers.html#packaging-layers-paths
 LAYER_PREFIX = "python"
+# Where Lambda unpacks layers and the function's own zip.
+LAYER_ROOT = "/opt"
+FUNCTION_ROOT = "/var/task"
 
 
 @dataclass(frozen=True)
@@ -82,6 +88,8 @@ class PythonAwsLambdaFieldSet(PackageFieldSet):
     architecture: AWSLambdaArchitectureField
     complete_platforms: PythonFaaSCompletePlatforms
     output_path: OutputPathField
+    exclude: PythonAwsLambdaExclude
+    compile_bytecode: PythonAwsLambdaCompileBytecode
 
 
 @dataclass(frozen=True)
@@ -95,6 +103,8 @@ class PythonAwsLambdaLayerFieldSet(PackageFieldSet):
     architecture: AWSLambdaArchitectureField
     complete_platforms: PythonFaaSCompletePlatforms
     output_path: OutputPathField
+    exclude: PythonAwsLambdaExclude
+    compile_bytecode: PythonAwsLambdaCompileBytecode
 
 
 @dataclass(frozen=True)
@@ -109,6 +119,8 @@ class BuildLambdaArtifactRequest:
     include_sources: bool
     handler: PythonAwsLambdaHandlerField | None
     prefix: str | None
+    exclude: tuple[str, ...]
+    compile_bytecode: bool
 
 
 @dataclass(frozen=True)
@@ -155,6 +167,8 @@ async def package_python_aws_lambda_function(field_set: PythonAwsLambdaFieldSet)
             include_sources=True,
             handler=field_set.handler,
             prefix=None,
+            exclude=field_set.exclude.value or (),
+            compile_bytecode=field_set.compile_bytecode.value,
         ),
     )
 
@@ -174,23 +188,28 @@ async def package_python_aws_lambda_layer(field_set: PythonAwsLambdaLayerFieldSe
             include_sources=field_set.include_sources.value,
             handler=None,
             prefix=LAYER_PREFIX,
+            exclude=field_set.exclude.value or (),
+            compile_bytecode=field_set.compile_bytecode.value,
         ),
     )
 
 
-def _zip_interpreter_constraints(platform: LambdaPlatform | None) -> InterpreterConstraints:
-    if platform is None:
-        return InterpreterConstraints(["CPython>=3.7"])
-    major, minor = platform.python_version
-    return InterpreterConstraints([f"CPython=={major}.{minor}.*"])
-
-
 @dataclass(frozen=True)
 class ZipTreeRequest:
+    address: Address
     tree: Digest
     output_filename: str
-    python_constraints: InterpreterConstraints
+    # Where Lambda puts the tree: /opt for a layer, /var/task for a function.
+    lambda_root: str
+    exclude_root: str
+    exclude: tuple[str, ...]
+    # Compile .pyc for this runtime; None: ship sources only.
+    compile_for: LambdaPlatform | None
     description: str
+
+
+class NoRuntimeInterpreter(Exception):
+    pass
 
 
 @dataclass(frozen=True)
@@ -205,20 +224,43 @@ async def zip_tree(request: ZipTreeRequest) -> BuiltZip:
         "__lambda_zip/artifact_zip.py", importlib.resources.read_binary("lambda_targets", "artifact_zip.py")
     )
     report_path = "__lambda_zip/report.json"
-    python, script_digest, tree_digest = await MultiGet(
-        Get(PythonExecutable, InterpreterConstraints, request.python_constraints),
+    script_digest, tree_digest = await MultiGet(
         Get(Digest, CreateDigest([script])),
         Get(Digest, AddPrefix(request.tree, "tree")),
     )
+    compile_for = request.compile_for
+    if compile_for is None:
+        constraints = InterpreterConstraints(["CPython>=3.7,<4"])
+    else:
+        # Bytecode is specific to a Python minor version: only the runtime's own will do.
+        constraints = InterpreterConstraints(["CPython=={}.{}.*".format(*compile_for.python_version)])
+    try:
+        python = await Get(PythonExecutable, InterpreterConstraints, constraints)
+    except Exception as e:
+        assert compile_for is not None
+        raise NoRuntimeInterpreter(
+            f"{request.address} sets `compile_bytecode=True` (the default for layers), which needs "
+            f"a local CPython {'.'.join(map(str, compile_for.python_version))} to compile for "
+            f"{compile_for.runtime}, and none was found on [python-bootstrap].search_path "
+            f"(pyenv and PATH). Install one (e.g. `pyenv install "
+            f"{'.'.join(map(str, compile_for.python_version))}`), or set "
+            f"`compile_bytecode=False` on the target to ship sources only.\\n\\n({e})"
+        ) from e
+    args = ["tree", request.output_filename, report_path, f"--root={request.exclude_root}"]
+    args += [f"--exclude={pattern}" for pattern in request.exclude]
+    if compile_for is not None:
+        args += ["--compile", f"--ddir={request.lambda_root}"]
     input_digest = await Get(Digest, MergeDigests([script_digest, tree_digest]))
     result = await Get(
         ProcessResult,
         Process(
-            argv=(python.path, script.path, "tree", request.output_filename, report_path),
+            argv=(python.path, script.path, *args),
             input_digest=input_digest,
             output_files=(request.output_filename, report_path),
             append_only_caches=python.append_only_caches,
             immutable_input_digests=python.immutable_input_digests,
+            # Set and frozenset constants in bytecode are ordered by string hashes.
+            env={"PYTHONHASHSEED": "0"},
             description=request.description,
             level=LogLevel.DEBUG,
         ),
@@ -285,14 +327,24 @@ async def build_lambda_artifact(request: BuildLambdaArtifactRequest) -> BuiltPac
         ),
     )
 
+    if request.compile_bytecode and lambda_platform.platform is None:
+        raise InvalidTargetException(
+            f"The {request.target_alias} {request.address} sets `compile_bytecode=True` but no "
+            f"`runtime`, so the Python version to compile for is unknown. Set `runtime`, or set "
+            f"`compile_bytecode=False`."
+        )
     output_filename = request.output_path.value_or_default(file_ending="zip")
     installed_tree = await Get(Digest, RemovePrefix(install.output_digest, tree))
     zipped = await Get(
         BuiltZip,
         ZipTreeRequest(
+            address=request.address,
             tree=installed_tree,
             output_filename=output_filename,
-            python_constraints=_zip_interpreter_constraints(lambda_platform.platform),
+            lambda_root=LAYER_ROOT if request.prefix else FUNCTION_ROOT,
+            exclude_root=request.prefix or "",
+            exclude=request.exclude,
+            compile_for=lambda_platform.platform if request.compile_bytecode else None,
             description=f"Zip {request.target_alias} {request.address}",
         ),
     )
@@ -321,8 +373,22 @@ def size_log_lines(report: dict, largest: int = 5) -> list[str]:
     share_text = f"{share:.1f}%" if share >= 0.1 else "<0.1%"
     lines = [
         f"    Size: {human_size(report['zipped_bytes'])} zipped, {human_size(unzipped)} unzipped "
-        f"({share_text} of Lambda's {UNZIPPED_LIMIT_BYTES:,}-byte limit for a function and its layers)"
+        f"({share_text} of Lambda's {UNZIPPED_LIMIT_BYTES:,}-byte limit for a function and its layers, "
+        f"{human_size(UNZIPPED_LIMIT_BYTES - unzipped)} headroom)"
     ]
+    if report.get("bytecode_python"):
+        failures = report["bytecode_failures"]
+        lines.append(
+            f"    Bytecode: +{human_size(report['bytecode_bytes'])} unzipped, {report['bytecode_files']:,} "
+            f".pyc for CPython {report['bytecode_python']} (unchecked-hash)"
+            + (f"; {len(failures)} sources did not compile, e.g. {failures[0]}" if failures else "")
+        )
+    if report.get("excluded_files"):
+        lines.append(
+            f"    Excluded: {human_size(report['excluded_bytes'])} in {report['excluded_files']:,} files "
+            f"(`exclude`)"
+        )
+
     top = [
         f"{d['name']}{' ' + d['version'] if d['version'] else ''} {human_size(d['unzipped_bytes'])}"
         for d in report["distributions"][:largest]

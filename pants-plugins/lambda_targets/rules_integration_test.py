@@ -63,7 +63,15 @@ def wheel(name: str, version: str, files: dict[str, str]) -> tuple[str, bytes]:
 def rule_runner(tmp_path: Path) -> RuleRunner:
     find_links = tmp_path / "wheels"
     find_links.mkdir()
-    name, content = wheel("greeting", "1.0", {"greeting/__init__.py": "def hello():\n    return 'hello'\n"})
+    name, content = wheel(
+        "greeting",
+        "1.0",
+        {
+            "greeting/__init__.py": "def hello():\n    return 'hello'\n",
+            # A console script, as pip would install it into bin/ (with this machine's shebang).
+            "greeting-1.0.data/scripts/greet": "#!python\nimport greeting\nprint(greeting.hello())\n",
+        },
+    )
     (find_links / name).write_bytes(content)
 
     rule_runner = RuleRunner(
@@ -150,10 +158,38 @@ def test_layer_installs_requirements_under_python(rule_runner: RuleRunner) -> No
     assert "Largest: greeting 1.0" in log
 
 
+def test_layer_ships_bytecode_for_the_runtime_and_drops_console_scripts(rule_runner: RuleRunner) -> None:
+    built, zf = build(rule_runner, "layer")
+
+    names = zf.namelist()
+    pyc = zf.read("python/greeting/__pycache__/__init__.cpython-311.pyc")
+    assert int.from_bytes(pyc[4:8], "little") == 0b01  # unchecked-hash
+    assert not [name for name in names if name.startswith("python/bin/")]
+    log = "\n".join(built.artifacts[0].extra_log_lines)
+    assert "Bytecode: +" in log and ".pyc for CPython 3.11 (unchecked-hash)" in log
+    assert "Excluded: " in log and "in 1 files" in log
+
+
+def test_compiling_needs_the_runtimes_python_and_says_so(rule_runner: RuleRunner) -> None:
+    rule_runner.write_files(
+        {
+            "BUILD": (
+                "python_aws_lambda_layer(name='layer', dependencies=['3rdparty:greeting'],"
+                " include_sources=False, runtime='python3.14')"
+            )
+        }
+    )
+
+    with engine_error(contains="needs a local CPython 3.14 to compile for python3.14"):
+        build(rule_runner, "layer")
+
+
 def test_function_is_code_only_and_reexports_its_handler(rule_runner: RuleRunner) -> None:
     built, zf = build(rule_runner, "fn")
 
+    # Code only, and sources only: compile_bytecode defaults to False for functions.
     assert sorted(zf.namelist()) == ["app/", "app/handler.py", "lambda_function.py"]
+
     assert zf.read("lambda_function.py") == b"from app.handler import handle as handler\n"
     assert "    Handler: lambda_function.handler" in built.artifacts[0].extra_log_lines
 

@@ -15,7 +15,14 @@ from pants.backend.python.util_rules.faas import (
     PythonFaaSHandlerField,
 )
 from pants.core.goals.package import OutputPathField
-from pants.engine.target import COMMON_TARGET_FIELDS, BoolField, InvalidTargetException, StringField, Target
+from pants.engine.target import (
+    COMMON_TARGET_FIELDS,
+    BoolField,
+    InvalidTargetException,
+    StringField,
+    StringSequenceField,
+    Target,
+)
 from pants.util.strutil import help_text, softwrap
 
 from lambda_targets.platforms import KNOWN_ARCHITECTURES, KNOWN_RUNTIMES
@@ -86,6 +93,42 @@ class PythonAwsLambdaLayerDependenciesField(PythonFaaSDependencies):
     required = True
 
 
+# The two fields below are this repository's additions; upstream Pants has neither. Upgrading
+# Pants means keeping a small plugin for them, or dropping them (see README.md).
+
+
+class PythonAwsLambdaExclude(StringSequenceField):
+    alias = "exclude"
+    default = ("bin/**", "**/__pycache__/**")
+    help = help_text("""
+        Globs of files to leave out of the artifact, relative to its root (for a layer, the
+        `python/` folder). `**` spans folders; `*` and `?` stay within one.
+
+        The default drops what cannot run on Lambda: console scripts in `bin/`, whose shebang
+        names this machine's interpreter, and any `__pycache__` that came with a distribution
+        (compiled for another Python, or timestamped; `compile_bytecode` writes ones that work).
+        A list you set replaces the default, so repeat it to add to it, e.g.
+        `exclude=["bin/**", "**/__pycache__/**", "**/tests/**", "**/*.pyi"]`: packages' test
+        suites and type stubs are never imported at run time.
+
+        """)
+
+
+class PythonAwsLambdaCompileBytecode(BoolField):
+    alias = "compile_bytecode"
+    default = False
+    help = help_text("""
+        Whether to ship `.pyc` files compiled for the runtime's Python version, in unchecked-hash
+        mode. Lambda's code folders are read-only, so without them every cold start compiles
+        every module it imports. Needs a local CPython of the runtime's version to compile with.
+        """)
+
+
+class PythonAwsLambdaLayerCompileBytecode(PythonAwsLambdaCompileBytecode):
+    # Layers carry the big third-party imports, where bytecode saves most of a cold start.
+    default = True
+
+
 class _AWSLambdaBaseTarget(Target):
     core_fields = (
         *COMMON_TARGET_FIELDS,
@@ -116,7 +159,13 @@ class _AWSLambdaBaseTarget(Target):
 
 class PythonAWSLambda(_AWSLambdaBaseTarget):
     alias = "python_aws_lambda_function"
-    core_fields = (*_AWSLambdaBaseTarget.core_fields, PythonFaaSDependencies, PythonAwsLambdaHandlerField)
+    core_fields = (
+        *_AWSLambdaBaseTarget.core_fields,
+        PythonFaaSDependencies,
+        PythonAwsLambdaHandlerField,
+        PythonAwsLambdaExclude,
+        PythonAwsLambdaCompileBytecode,
+    )
     help = help_text(f"""
         A Python function for AWS Lambda, as a zip of its code and (unless
         `include_requirements=False`) its requirements. See {LAMBDA_DOCS}.
@@ -129,7 +178,10 @@ class PythonAWSLambdaLayer(_AWSLambdaBaseTarget):
         *_AWSLambdaBaseTarget.core_fields,
         PythonAwsLambdaIncludeSources,
         PythonAwsLambdaLayerDependenciesField,
+        PythonAwsLambdaExclude,
+        PythonAwsLambdaLayerCompileBytecode,
     )
+
     help = help_text(f"""
         A Python layer for AWS Lambda: its `dependencies`, installed under `python/` in a zip,
         which Lambda unpacks into `/opt/python` on `sys.path`. See {LAYER_DOCS}.

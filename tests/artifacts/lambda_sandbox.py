@@ -41,7 +41,16 @@ BOOTSTRAP = textwrap.dedent("""
         def get_remaining_time_in_millis(self):
             return 30000
 
-    report = {{"sys_path": list(sys.path), "write_errors": {{}}}}
+    # Record every module compiled from source: with valid .pyc, none from the layers should be.
+    import importlib.machinery
+    compiled = []
+    _source_to_code = importlib.machinery.SourceFileLoader.source_to_code
+    def source_to_code(self, data, path, *args, **kwargs):
+        compiled.append(path)
+        return _source_to_code(self, data, path, *args, **kwargs)
+    importlib.machinery.SourceFileLoader.source_to_code = source_to_code
+
+    report = {{"sys_path": list(sys.path), "write_errors": {{}}, "compiled_from_source": compiled}}
     if probe == "probe-writes":
         for name, folder in (("task", task), ("opt", opt)):
             try:
@@ -79,6 +88,7 @@ class Invocation:
     modules: dict[str, str | None]
     sys_path: list[str]
     write_errors: dict[str, str]
+    compiled_from_source: list[str]
     stderr: str
 
     def module_origin(self, module: str) -> str | None:
@@ -174,6 +184,7 @@ class LambdaSandbox:
             modules=report["modules"],
             sys_path=report["sys_path"],
             write_errors=report["write_errors"],
+            compiled_from_source=report["compiled_from_source"],
             stderr=process.stderr,
         )
 
