@@ -12,7 +12,10 @@ say cold. Measured:
 - zipped and unzipped sizes of each artifact;
 - determinism: do two cold builds give the same bytes?
 - cold-start import time of each handler: fresh CPython 3.11 processes, the unpacked artifacts
-  read-only, Lambda's sys.path order; ours (with .pyc) against the seed's (without).
+  read-only, Lambda's sys.path order; ours (with .pyc) against the seed's (without);
+- with a remote cache (a BuildGrid on loopback): a cold build that fills it, a second machine
+  with empty local caches, and a warm local no-op.
+
 
 The seed-style build is what the seed repository did: `pip install --target layer/python
 --platform manylinux2014_x86_64 --only-binary=:all: --python-version 3.11`, strip
@@ -37,6 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from artifacts.lambda_sandbox import LAYER_SITE_PACKAGES, read_only_prefix, unpack
+from integration.remote_cache import BuildGrid
 from lambda_targets.artifact_zip import human_size
 
 OUT = Path("dist/bench")
@@ -117,13 +121,13 @@ class OurBuild:
     def __init__(self, repo: Path, caches: Path) -> None:
         self.repo, self.caches = repo, caches
 
-    def package(self, cache: str) -> float:
+    def package(self, cache: str, env: dict[str, str] | None = None) -> float:
         flags = [
             "--no-pantsd",
             f"--local-store-dir={self.caches / cache / 'lmdb_store'}",
             f"--named-caches-dir={self.caches / cache / 'named_caches'}",
         ]
-        return run(["./pants", *flags, "package", *(t for t, _ in ARTIFACTS.values())], self.repo)
+        return run(["./pants", *flags, "package", *(t for t, _ in ARTIFACTS.values())], self.repo, env)
 
 
 class SeedBuild:
@@ -325,8 +329,27 @@ def main() -> int:
             )
         )
 
+    log("remote cache: a cold build that fills a BuildGrid on loopback, then a second machine...")
+    grid = BuildGrid(repo, work / "buildgrid")
+    remote = {"PANTS_CONFIG_FILES": "pants.remote.toml", "REMOTE_CACHE_ADDRESS": grid.address}
+    try:
+        remote_times = {
+            "cold build, empty local and remote caches": ours.package(
+                "r1", {**remote, "PANTS_REMOTE_CACHE_WRITE": "true"}
+            ),
+            "second machine: warm remote cache, empty local caches": ours.package("r2", remote),
+            "warm local no-op": ours.package("r2", remote),
+        }
+    finally:
+        grid.stop()
+    cold = next(iter(remote_times.values()))
+
     table = ["| Measure | Ours | Seed-style | Seed ÷ ours |", "| --- | ---: | ---: | ---: |"]
     table += [f"| {name} | {o} | {s} | {'' if r is None else f'{r:.2f}'} |" for name, o, s, r in rows]
+    table += ["", "Remote cache (ours, BuildGrid on loopback):", ""]
+    table += ["| Build of all four artifacts | Seconds | Cold ÷ this |", "| --- | ---: | ---: |"]
+    table += [f"| {name} | {seconds:.1f} | {cold / seconds:.2f} |" for name, seconds in remote_times.items()]
+
     note = (
         f"\nMachine: {os.cpu_count()} cores; CPython {sys.version.split()[0]}; "
         f"{args.runs} interpreters per import; read-only trees: "

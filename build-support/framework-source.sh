@@ -42,6 +42,8 @@ build_framework_sample_repo() {
   [[ -f "$served/.complete" ]] && return 0
   log "Serving the framework sample from $served ..."
   rm -rf "$served" && mkdir -p "$served"
+  chmod a+rx "$(dirname "$served")" "$served" 2>/dev/null || true # readable by every user here
+
   local work="$served/work"
   mkdir -p "$work"
   (
@@ -99,7 +101,11 @@ configure_framework_source() {
   local source="${FRAMEWORK_SOURCE:-sample}" kind url display
   case "$source" in
     sample)
-      local served="$CACHE/framework-sample/$(framework_sample_digest)"
+      # A path that depends only on the sample's content, not on this user or machine: it ends
+      # up in the git configuration every Pants process gets, and so in their cache keys, which
+      # a shared remote cache must find equal on every machine.
+      local served="/tmp/pants-lambda-framework-sample/$(framework_sample_digest)"
+
       [[ -f "$served/.complete" ]] || with_bootstrap_lock build_framework_sample_repo "$served"
       kind=sample url="file://$served/test_common_framework.git"
       display="the bundled framework sample (3rdparty/framework-sample)"

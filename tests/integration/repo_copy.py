@@ -45,12 +45,16 @@ class RepoCopy:
     def pants(self, *args: str, env: dict[str, str] | None = None, timeout: float = 900) -> PantsRun:
         return self.run("./pants", *args, env=env, timeout=timeout)
 
+    def environment(self) -> dict[str, str]:
+        """What ./pants gets: a few variables from the test's environment, and no daemon, so
+        that each run stands alone and nothing outlives the test."""
+        environment = {key: os.environ[key] for key in PASSED_THROUGH if key in os.environ}
+        environment["PANTS_PANTSD"] = "false"
+        return environment
+
     def run(self, *argv: str, env: dict[str, str] | None = None, timeout: float = 900) -> PantsRun:
         """Runs a command in the copy, e.g. ./pants or a build-support script that calls it."""
-        environment = {key: os.environ[key] for key in PASSED_THROUGH if key in os.environ}
-        # No daemon: each run stands alone, and nothing outlives the test.
-        environment["PANTS_PANTSD"] = "false"
-        environment.update(env or {})
+        environment = {**self.environment(), **(env or {})}
         process = subprocess.run(
             list(argv), cwd=self.root, env=environment, capture_output=True, text=True, timeout=timeout
         )
