@@ -79,10 +79,7 @@ FUNCTION_ROOT = "/var/task"
 
 
 @dataclass(frozen=True)
-class PythonAwsLambdaFieldSet(PackageFieldSet):
-    required_fields = (PythonAwsLambdaHandlerField,)
-
-    handler: PythonAwsLambdaHandlerField
+class _BaseFieldSet(PackageFieldSet):
     include_requirements: PythonAwsLambdaIncludeRequirements
     runtime: PythonAwsLambdaRuntime
     architecture: AWSLambdaArchitectureField
@@ -93,18 +90,19 @@ class PythonAwsLambdaFieldSet(PackageFieldSet):
 
 
 @dataclass(frozen=True)
-class PythonAwsLambdaLayerFieldSet(PackageFieldSet):
+class PythonAwsLambdaFieldSet(_BaseFieldSet):
+    required_fields = (PythonAwsLambdaHandlerField,)
+
+    handler: PythonAwsLambdaHandlerField
+
+
+@dataclass(frozen=True)
+class PythonAwsLambdaLayerFieldSet(_BaseFieldSet):
     required_fields = (PythonAwsLambdaLayerDependenciesField,)
 
     dependencies: PythonFaaSDependencies
-    include_requirements: PythonAwsLambdaIncludeRequirements
     include_sources: PythonAwsLambdaIncludeSources
-    runtime: PythonAwsLambdaRuntime
-    architecture: AWSLambdaArchitectureField
-    complete_platforms: PythonFaaSCompletePlatforms
-    output_path: OutputPathField
-    exclude: PythonAwsLambdaExclude
-    compile_bytecode: PythonAwsLambdaCompileBytecode
+
 
 
 @dataclass(frozen=True)
