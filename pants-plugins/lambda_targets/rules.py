@@ -104,7 +104,6 @@ class PythonAwsLambdaLayerFieldSet(_BaseFieldSet):
     include_sources: PythonAwsLambdaIncludeSources
 
 
-
 @dataclass(frozen=True)
 class BuildLambdaArtifactRequest:
     address: Address
