@@ -41,6 +41,10 @@ from collections.abc import Iterable
 from email.parser import HeaderParser
 
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
+# Lambda's limit for a function plus all its layers, unzipped; packaging and deploys measure
+# against it. https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html
+UNZIPPED_LIMIT_BYTES = 262_144_000
+
 # Level 6 is zlib's default: level 9 costs a third more time for about 1% less size.
 COMPRESS_LEVEL = 6
 

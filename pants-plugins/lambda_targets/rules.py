@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import importlib.resources
 import json
-import logging
 from dataclasses import dataclass
 
 from pants.backend.python.target_types import PexLayout
@@ -49,7 +48,7 @@ from pants.engine.target import InvalidTargetException
 from pants.engine.unions import UnionRule
 from pants.util.logging import LogLevel
 
-from lambda_targets.artifact_zip import human_size
+from lambda_targets.artifact_zip import UNZIPPED_LIMIT_BYTES, human_size
 from lambda_targets.platforms import LambdaPlatform
 from lambda_targets.target_types import (
     AWSLambdaArchitectureField,
@@ -63,12 +62,6 @@ from lambda_targets.target_types import (
     PythonAwsLambdaLayerDependenciesField,
     PythonAwsLambdaRuntime,
 )
-
-logger = logging.getLogger(__name__)
-
-# Lambda's limit for a function plus all its layers, unzipped.
-# https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html
-UNZIPPED_LIMIT_BYTES = 262_144_000
 
 # Where Lambda looks in a layer for Python code, whatever the runtime version.
 # https://docs.aws.amazon.com/lambda/latest/dg/packaging-layers.html#packaging-layers-paths
