@@ -20,7 +20,7 @@ import pytest
 from lambda_deploy.aws import Aws, make_clients
 from lambda_deploy.cli import main
 from lambda_deploy.emulator import LOCAL_CREDENTIALS, LocalEmulator
-from lambda_targets.artifact_zip import write_zip
+from lambda_artifacts.artifact_zip import write_zip
 
 REGION = "eu-west-1"
 BUCKET = "test-artifacts"

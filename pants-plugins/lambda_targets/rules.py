@@ -16,6 +16,7 @@ import importlib.resources
 import json
 from dataclasses import dataclass
 
+from lambda_artifacts.artifact_zip import UNZIPPED_LIMIT_BYTES, human_size
 from pants.backend.python.target_types import PexLayout
 from pants.backend.python.util_rules.faas import (
     PythonFaaSCompletePlatforms,
@@ -48,7 +49,6 @@ from pants.engine.target import InvalidTargetException
 from pants.engine.unions import UnionRule
 from pants.util.logging import LogLevel
 
-from lambda_targets.artifact_zip import UNZIPPED_LIMIT_BYTES, human_size
 from lambda_targets.platforms import LambdaPlatform
 from lambda_targets.target_types import (
     AWSLambdaArchitectureField,
@@ -211,7 +211,7 @@ class BuiltZip:
 @rule(desc="Zip a Lambda artifact", level=LogLevel.DEBUG)
 async def zip_tree(request: ZipTreeRequest) -> BuiltZip:
     script = FileContent(
-        "__lambda_zip/artifact_zip.py", importlib.resources.read_binary("lambda_targets", "artifact_zip.py")
+        "__lambda_zip/artifact_zip.py", importlib.resources.read_binary("lambda_artifacts", "artifact_zip.py")
     )
     report_path = "__lambda_zip/report.json"
     script_digest, tree_digest = await MultiGet(

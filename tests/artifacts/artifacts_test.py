@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 from artifacts.conftest import FRAMEWORK_LAYER, FUNCTIONS, LAYERS, PYPI_LAYER
-from artifacts.lambda_sandbox import LAYER_SITE_PACKAGES, LambdaSandbox, unzipped_size
 from elftools.elf.elffile import ELFFile
 from elftools.elf.gnuversions import GNUVerNeedSection
+from lambda_artifacts.sandbox import LAYER_SITE_PACKAGES, LambdaSandbox, unzipped_size
 
 LAMBDA_UNZIPPED_LIMIT = 262_144_000
 LAMBDA_GLIBC = (2, 26)  # Amazon Linux 2, which python3.11 runs on

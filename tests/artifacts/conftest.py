@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from artifacts.lambda_sandbox import LambdaSandbox
+from lambda_artifacts.sandbox import LambdaSandbox
 
 # Output paths of the packages in BUILD's runtime_package_dependencies, relative to the sandbox.
 PYPI_LAYER = Path("3rdparty.python/pypi.zip")

@@ -10,9 +10,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
-
-from lambda_targets import artifact_zip
-from lambda_targets.artifact_zip import distribution_sizes, glob_to_regex, main
+from lambda_artifacts import artifact_zip
+from lambda_artifacts.artifact_zip import distribution_sizes, glob_to_regex, main
 
 
 def make_tree(root: Path) -> None:
