@@ -1,8 +1,10 @@
 """./pants run deploy -- plan|apply [--local | --endpoint-url URL | --aws] [--json]
+./pants run deploy -- invoke NAME --event FILE|-
 
 Publishes the layers whose bytes changed, updates the functions whose code changed, and points
 each function at its layers' right versions. `plan` says what `apply` would do and changes
 nothing. The default target is a local emulator started for the run, so it needs no AWS account.
+`invoke` runs one built function locally, with its layers, the way Lambda does.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
-from lambda_deploy import preflight
+from lambda_deploy import local_invoke, preflight
 from lambda_deploy.apply import apply
 from lambda_deploy.aws import Aws, make_clients
 from lambda_deploy.config import DEFAULT_CONFIG, DeployConfig, load_config
@@ -31,8 +33,9 @@ logger = logging.getLogger(__name__)
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="./pants run deploy --", description=__doc__.split("\n\n")[1])
-    parser.add_argument("command", choices=["plan", "apply"])
-    where = parser.add_mutually_exclusive_group()
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{plan,apply,invoke}")
+    options = argparse.ArgumentParser(add_help=False)
+    where = options.add_mutually_exclusive_group()
     where.add_argument(
         "--local", action="store_true", help="a local emulator started for this run (the default)"
     )
@@ -40,20 +43,28 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         "--endpoint-url", metavar="URL", help="an emulator or endpoint that is already running"
     )
     where.add_argument("--aws", action="store_true", help="real AWS, with the standard credential chain")
-    parser.add_argument("--json", action="store_true", help="print a machine-readable summary on stdout")
-    parser.add_argument(
+    options.add_argument("--json", action="store_true", help="print a machine-readable summary on stdout")
+    options.add_argument(
         "--summary-markdown",
         type=Path,
         metavar="FILE",
         help="append a Markdown summary to FILE (e.g. $GITHUB_STEP_SUMMARY)",
     )
-    parser.add_argument(
+    options.add_argument(
         "--skip-missing",
         action="store_true",
         help="leave deployed as they are the artifacts that were not built (CI builds only what changed)",
     )
-    parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help=f"default: {DEFAULT_CONFIG}")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log every AWS call")
+    options.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help=f"default: {DEFAULT_CONFIG}")
+    options.add_argument("-v", "--verbose", action="store_true", help="log every AWS call")
+    commands.add_parser("plan", parents=[options], help="say what apply would do; change nothing")
+    commands.add_parser("apply", parents=[options], help="publish what changed and set each function's layers")
+    invoke = commands.add_parser(
+        "invoke",
+        help="run one built function locally, with its layers, as Lambda does",
+        description=local_invoke.__doc__.split("\n\n")[1],
+    )
+    local_invoke.add_arguments(invoke, DEFAULT_CONFIG)
     return parser.parse_args(argv)
 
 
@@ -104,6 +115,8 @@ def deploy(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    if args.command == "invoke":
+        return local_invoke.run(args)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s", stream=sys.stderr
     )

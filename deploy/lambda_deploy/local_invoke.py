@@ -1,0 +1,174 @@
+"""./pants run deploy -- invoke NAME --event FILE|-
+
+Runs one function once, with its layers, the way Lambda does (see lambda_artifacts/invoke.py):
+AWS's runtime interface client in a fresh CPython of the runtime's version, with Lambda's
+read-only /opt and /var/task, `sys.path` and environment, against a local Runtime API. Like
+`sam local invoke`, without Docker. Prints the response on stdout; the function's logs and
+Lambda's START/END/REPORT lines on stderr. Exits 0 on success, 1 on a function error (init or
+invocation), 2 when it cannot run (usage, configuration, missing artifacts).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from lambda_artifacts.invoke import InvokeError, InvokeResult, invoke
+from lambda_deploy.config import load_config
+from lambda_deploy.errors import ArtifactError, ConfigError
+
+EXIT_OK, EXIT_FUNCTION_ERROR, EXIT_CANNOT_RUN = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class FunctionArtifacts:
+    name: str  # the AWS function name
+    address: str  # the Pants target that builds it
+    function_zip: Path
+    layer_zips: tuple[Path, ...]  # in the order Lambda applies them
+    layer_addresses: tuple[str, ...]
+    runtime: str
+    architecture: str
+    handler: str
+    memory_mb: int
+    timeout_seconds: int
+    region: str
+
+
+def address_of(artifact: Path) -> str:
+    """The Pants target that `./pants package` writes `artifact` for: Pants' default output path
+    is dist/<folder, with dots for slashes>/<target name>.zip."""
+    parts = artifact.parts
+    if len(parts) >= 3 and parts[-3] == "dist" and artifact.suffix == ".zip":
+        return f"{parts[-2].replace('.', '/')}:{artifact.stem}"
+    return "::"
+
+
+def function_artifacts(name: str, config_path: Path) -> FunctionArtifacts:
+    """What to invoke for NAME (an AWS function name, or the address of its target), from
+    deploy/deploy.toml. The one place that knows where artifacts and their settings come from."""
+    config = load_config(config_path)
+    by_address = {address_of(f.artifact): f for f in config.functions.values()}
+    function = config.functions.get(name) or by_address.get(name)
+    if function is None:
+        known = ", ".join(f"{n} ({address_of(f.artifact)})" for n, f in sorted(config.functions.items()))
+        raise ConfigError(f"No function {name!r} in {config.path}. Known: {known}.")
+    layers = [config.layers[key] for key in function.layers]
+    return FunctionArtifacts(
+        name=function.name,
+        address=address_of(function.artifact),
+        function_zip=function.artifact,
+        layer_zips=tuple(layer.artifact for layer in layers),
+        layer_addresses=tuple(address_of(layer.artifact) for layer in layers),
+        runtime=function.runtime,
+        architecture=function.architecture,
+        handler=function.handler,
+        memory_mb=function.memory_mb,
+        timeout_seconds=function.timeout_seconds,
+        region=config.region,
+    )
+
+
+def check_built(artifacts: FunctionArtifacts) -> None:
+    wanted = [(artifacts.function_zip, artifacts.address, f"function {artifacts.name}")]
+    wanted += [(zip_, address, "layer") for zip_, address in zip(artifacts.layer_zips, artifacts.layer_addresses)]
+    missing = [(zip_, address, what) for zip_, address, what in wanted if not zip_.is_file()]
+    if missing:
+        lines = [f"  {zip_} ({what} {address}): `./pants package {address}`" for zip_, address, what in missing]
+        addresses = " ".join(address for _, address, _ in missing)
+        raise ArtifactError(
+            f"{artifacts.name} cannot run: {len(missing)} of its artifacts "
+            f"{'is' if len(missing) == 1 else 'are'} not built:\n" + "\n".join(lines) + "\n"
+            f"Build {'it' if len(missing) == 1 else 'them'} with `./pants package {addresses}` "
+            f"(or everything with `./pants package ::`), from the repository root, then rerun."
+        )
+
+
+def read_event(source: str) -> bytes:
+    try:
+        data = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
+    except OSError as e:
+        raise ConfigError(f"Cannot read the event {source}: {e.strerror}.")
+    try:
+        json.loads(data)
+    except ValueError as e:
+        where = "standard input" if source == "-" else source
+        raise ConfigError(f"The event on {where} is not valid JSON: {e}.")
+    return data
+
+
+def parse_environment(pairs: Sequence[str]) -> dict[str, str]:
+    environment = {}
+    for pair in pairs:
+        key, equals, value = pair.partition("=")
+        if not equals or not key:
+            raise ConfigError(f"--env takes KEY=VALUE, not {pair!r}.")
+        environment[key] = value
+    return environment
+
+
+def add_arguments(parser: argparse.ArgumentParser, default_config: Path) -> None:
+    parser.add_argument("name", metavar="NAME", help="a function name (api-handler) or its target's address")
+    parser.add_argument(
+        "--event", required=True, metavar="FILE|-", help="the event, a JSON file; - reads it from stdin"
+    )
+    parser.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a function environment variable (repeatable); nothing else of yours reaches it",
+    )
+    parser.add_argument("--config", type=Path, default=default_config, help=f"default: {default_config}")
+
+
+def print_result(artifacts: FunctionArtifacts, result: InvokeResult) -> None:
+    err = sys.stderr
+    print(f"START RequestId: {result.request_id} Version: $LATEST", file=err)
+    err.write(result.logs if result.logs.endswith("\n") or not result.logs else result.logs + "\n")
+    print(f"END RequestId: {result.request_id}", file=err)
+    print(result.report_line(), file=err)
+    if result.error is not None:
+        # What Lambda's Invoke returns for a function error, as the payload.
+        kind = "init" if result.error_phase == "init" else "invocation"
+        print(
+            f"\n{artifacts.name} failed ({kind}): {result.error.get('errorType')}: "
+            f"{result.error.get('errorMessage')}",
+            file=err,
+        )
+        print(json.dumps(result.error, indent=2))
+        return
+    assert result.response is not None
+    try:
+        print(json.dumps(json.loads(result.response), indent=2))
+    except ValueError:
+        print(result.response.decode("utf-8", "replace"))
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        artifacts = function_artifacts(args.name, args.config)
+        check_built(artifacts)
+        event = read_event(args.event)
+        result = invoke(
+            artifacts.function_zip,
+            artifacts.layer_zips,
+            event,
+            function_name=artifacts.name,
+            runtime=artifacts.runtime,
+            architecture=artifacts.architecture,
+            handler=artifacts.handler,
+            memory_mb=artifacts.memory_mb,
+            timeout_seconds=artifacts.timeout_seconds,
+            region=artifacts.region,
+            environment=parse_environment(args.env),
+        )
+    except (ConfigError, ArtifactError, InvokeError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    print_result(artifacts, result)
+    return EXIT_OK if result.ok else EXIT_FUNCTION_ERROR
