@@ -58,7 +58,9 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     options.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help=f"default: {DEFAULT_CONFIG}")
     options.add_argument("-v", "--verbose", action="store_true", help="log every AWS call")
     commands.add_parser("plan", parents=[options], help="say what apply would do; change nothing")
-    commands.add_parser("apply", parents=[options], help="publish what changed and set each function's layers")
+    commands.add_parser(
+        "apply", parents=[options], help="publish what changed and set each function's layers"
+    )
     invoke = commands.add_parser(
         "invoke",
         help="run one built function locally, with its layers, as Lambda does",

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from lambda_artifacts.artifact_zip import write_zip
+from lambda_artifacts.invoke import cached_layers, invoke
 from lambda_deploy.cli import main
 from lambda_deploy.conftest import BUILT
-from lambda_artifacts.artifact_zip import write_zip
-from lambda_artifacts.invoke import invoke
 
 ORDER = {
     "customer": {"name": "Grace Hopper", "email": "grace@example.com"},
@@ -48,7 +48,12 @@ def png(width: int, height: int) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
 
 
 @dataclass
@@ -90,6 +95,13 @@ def write_config(root: Path, functions: dict[str, tuple[Path, list[str]]]) -> Pa
     config = root / "deploy.toml"
     config.write_text("\n".join(lines) + "\n")
     return config
+
+
+@pytest.fixture(autouse=True)
+def layer_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    cache = tmp_path / "layer-cache"
+    monkeypatch.setenv("LAMBDA_INVOKE_CACHE", str(cache))
+    return cache
 
 
 @pytest.fixture
@@ -173,7 +185,7 @@ def test_a_handler_error_exits_1_with_lambdas_error_document(tmp_path: Path) -> 
     error = run.payload
     assert error["errorType"] == "ValueError"
     assert error["errorMessage"] == "order A-42 is out of stock"
-    assert "lambda_function.py\", line 3, in handler" in error["stackTrace"][0]
+    assert 'lambda_function.py", line 3, in handler' in error["stackTrace"][0]
     assert "checking order A-42" in run.stderr
     assert "[ERROR] ValueError: order A-42 is out of stock" in run.stderr
     assert "Status: error\tError Type: ValueError" in run.stderr
@@ -181,7 +193,9 @@ def test_a_handler_error_exits_1_with_lambdas_error_document(tmp_path: Path) -> 
 
 
 def test_an_init_failure_is_a_function_error_that_shows_the_init_error(tmp_path: Path) -> None:
-    broken = function_zip(tmp_path, "broken", "import not_in_any_layer\n\ndef handler(event, context):\n    pass\n")
+    broken = function_zip(
+        tmp_path, "broken", "import not_in_any_layer\n\ndef handler(event, context):\n    pass\n"
+    )
     config = write_config(tmp_path, {"broken": (broken, ["framework"])})
 
     run = run_invoke(config, "broken", {})
@@ -290,3 +304,21 @@ def test_the_runtime_sees_lambdas_paths_and_environment_and_nothing_of_ours(tmp_
     if seen["written"]["LAMBDA_TASK_ROOT"]:
         pytest.skip("Running as root without user namespaces: nothing can be made read-only.")
     assert seen["written"] == {"LAMBDA_TASK_ROOT": False, "LAMBDA_RUNTIME_DIR": False, "TMPDIR": True}
+
+
+def test_layers_are_unpacked_once_and_reused_while_their_bytes_stay_the_same(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    layers = [BUILT["framework"]]
+
+    first = cached_layers(cache, layers)
+    marker = first.stat().st_ino
+    again = cached_layers(cache, layers)
+
+    assert again == first and again.stat().st_ino == marker
+    assert (first / "python/framework-source.json").is_file()
+
+    other = cached_layers(cache, [BUILT["framework"], BUILT["framework"]], keep=1)
+
+    assert other != first
+    # Only the most recently used entry stays with keep=1.
+    assert [p for p in cache.iterdir() if not p.name.startswith(".")] == [other.parent]

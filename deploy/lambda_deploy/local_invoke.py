@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,6 +23,16 @@ from lambda_deploy.config import load_config
 from lambda_deploy.errors import ArtifactError, ConfigError
 
 EXIT_OK, EXIT_FUNCTION_ERROR, EXIT_CANNOT_RUN = 0, 1, 2
+
+
+def layer_cache() -> Path:
+    """Where layers stay unpacked between invocations (a few hundred MB per set of layers, the
+    three most recently used kept). LAMBDA_INVOKE_CACHE overrides it."""
+    if os.environ.get("LAMBDA_INVOKE_CACHE"):
+        return Path(os.environ["LAMBDA_INVOKE_CACHE"])
+    return (
+        Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "lambda-deploy" / "invoke-layers"
+    )
 
 
 @dataclass(frozen=True)
@@ -42,9 +53,8 @@ class FunctionArtifacts:
 def address_of(artifact: Path) -> str:
     """The Pants target that `./pants package` writes `artifact` for: Pants' default output path
     is dist/<folder, with dots for slashes>/<target name>.zip."""
-    parts = artifact.parts
-    if len(parts) >= 3 and parts[-3] == "dist" and artifact.suffix == ".zip":
-        return f"{parts[-2].replace('.', '/')}:{artifact.stem}"
+    if artifact.suffix == ".zip" and len(artifact.parts) >= 2:
+        return f"{artifact.parent.name.replace('.', '/')}:{artifact.stem}"
     return "::"
 
 
@@ -75,10 +85,14 @@ def function_artifacts(name: str, config_path: Path) -> FunctionArtifacts:
 
 def check_built(artifacts: FunctionArtifacts) -> None:
     wanted = [(artifacts.function_zip, artifacts.address, f"function {artifacts.name}")]
-    wanted += [(zip_, address, "layer") for zip_, address in zip(artifacts.layer_zips, artifacts.layer_addresses)]
+    wanted += [
+        (zip_, address, "layer") for zip_, address in zip(artifacts.layer_zips, artifacts.layer_addresses)
+    ]
     missing = [(zip_, address, what) for zip_, address, what in wanted if not zip_.is_file()]
     if missing:
-        lines = [f"  {zip_} ({what} {address}): `./pants package {address}`" for zip_, address, what in missing]
+        lines = [
+            f"  {zip_} ({what} {address}): `./pants package {address}`" for zip_, address, what in missing
+        ]
         addresses = " ".join(address for _, address, _ in missing)
         raise ArtifactError(
             f"{artifacts.name} cannot run: {len(missing)} of its artifacts "
@@ -166,6 +180,7 @@ def run(args: argparse.Namespace) -> int:
             timeout_seconds=artifacts.timeout_seconds,
             region=artifacts.region,
             environment=parse_environment(args.env),
+            layer_cache=layer_cache(),
         )
     except (ConfigError, ArtifactError, InvokeError) as e:
         print(f"error: {e}", file=sys.stderr)

@@ -17,8 +17,8 @@ tool's, resolve `dev`, which pins it) and copied, never imported here.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.metadata
-import json
 import os
 import platform
 import re
@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from lambda_artifacts.runtime_api import RuntimeApi
-from lambda_artifacts.sandbox import LambdaSandbox, read_only_prefix
+from lambda_artifacts.sandbox import LambdaSandbox, make_read_only, read_only_prefix, unpack_layers
 
 RUNTIME_CLIENT = "awslambdaric"
 # Lambda gives init 10 seconds; past that it retries init within the invocation's own timeout.
@@ -107,7 +107,9 @@ def find_runtime_python(runtime: str) -> str:
     versions_dir = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv") / "versions"
     candidates = [shutil.which(f"python{dotted}")]
     if versions_dir.is_dir():
-        candidates += [str(p) for p in sorted(versions_dir.glob(f"{dotted}.*/bin/python{dotted}"), reverse=True)]
+        candidates += [
+            str(p) for p in sorted(versions_dir.glob(f"{dotted}.*/bin/python{dotted}"), reverse=True)
+        ]
     check = f"import sys; sys.exit(sys.version_info[:2] != {version})"
     for candidate in filter(None, candidates):
         if subprocess.run([candidate, "-c", check], capture_output=True).returncode == 0:
@@ -296,20 +298,25 @@ def invoke(
     region: str = "us-east-1",
     environment: Mapping[str, str] | None = None,
     workdir: Path | None = None,
+    layer_cache: Path | None = None,
 ) -> InvokeResult:
     """Runs `event` through the function once, in a fresh Lambda-like sandbox under `workdir`
-    (a temporary folder, removed afterwards, if None)."""
+    (a temporary folder, removed afterwards, if None). With `layer_cache`, the layers are
+    unpacked there once and reused while their bytes stay the same (see cached_layers)."""
     check_architecture(architecture)
     version = python_version(runtime)
     python = find_runtime_python(runtime)
     root = Path(tempfile.mkdtemp(prefix="lambda-invoke-")) if workdir is None else workdir
     try:
-        sandbox = LambdaSandbox(root, layers)
+        opt = None
+        if layer_cache is not None and (read_only_prefix([root]) is not None or os.geteuid() != 0):
+            opt = cached_layers(layer_cache, layers)
+        sandbox = LambdaSandbox(root, layers, opt=opt)
         task = sandbox.task(function_zip)
         runtime_dir = root / "runtime"
         runtime_dir.mkdir()
         install_runtime_client(runtime_dir, python)
-        LambdaSandbox._make_read_only(runtime_dir)
+        make_read_only(runtime_dir)
         scratch = root / "tmp"
         scratch.mkdir()
         log_path = root / "logs.txt"
@@ -420,6 +427,36 @@ def invoke(
         memory_mb=memory_mb,
         max_memory_used_mb=peak_mb,
     )
+
+
+def cached_layers(cache: Path, layers: Sequence[Path], keep: int = 3) -> Path:
+    """The layers, unpacked in order into a read-only cache/<digest>/opt that later invocations
+    share: the PyPI layer alone takes seconds to unpack. The digest covers every layer's bytes
+    and their order; the `keep` most recently used entries stay, older ones are removed.
+
+    Only for sandboxes whose opt/ is read-only for real (see `invoke`): a function that could
+    write to the cache would change what every later invocation sees.
+    """
+    digest = hashlib.sha256()
+    for layer in layers:
+        digest.update(hashlib.sha256(layer.read_bytes()).digest())
+    cache.mkdir(parents=True, exist_ok=True)
+    entry = cache / digest.hexdigest()[:32]
+    if not entry.is_dir():
+        staging = Path(tempfile.mkdtemp(prefix=".unpacking-", dir=cache))
+        unpack_layers(layers, staging / "opt")
+        try:
+            staging.rename(entry)
+        except OSError:  # another invocation unpacked the same layers first
+            _remove(staging)
+    os.utime(entry)
+    entries = sorted(
+        (p for p in cache.iterdir() if p.is_dir() and not p.name.startswith(".")),
+        key=lambda p: p.stat().st_mtime,
+    )
+    for old in entries[:-keep]:
+        _remove(old)
+    return entry / "opt"
 
 
 def _remove(root: Path) -> None:

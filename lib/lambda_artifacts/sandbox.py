@@ -82,6 +82,21 @@ def unzipped_size(archive: Path) -> int:
         return sum(info.file_size for info in zf.infolist())
 
 
+def unpack_layers(layers: Iterable[Path], opt: Path) -> None:
+    """Unpacks layers in order into a new read-only folder, as Lambda fills /opt."""
+    opt.mkdir(parents=True)
+    for layer in layers:
+        unpack(layer, opt)
+    make_read_only(opt)
+
+
+def make_read_only(folder: Path) -> None:
+    # Enough where the tests run as a normal user; as root, see read_only_prefix().
+    for path in [folder, *folder.rglob("*")]:
+        if not path.is_symlink():
+            path.chmod(stat.S_IMODE(path.stat().st_mode) & ~0o222)
+
+
 @dataclass(frozen=True)
 class Invocation:
     result: dict[str, Any]
@@ -122,27 +137,23 @@ def read_only_prefix(folders: Sequence[Path]) -> list[str] | None:
 class LambdaSandbox:
     """A /opt and a /var/task, unpacked from built zips, and a way to invoke handlers in them."""
 
-    def __init__(self, root: Path, layers: Iterable[Path]) -> None:
+    def __init__(self, root: Path, layers: Iterable[Path], opt: Path | None = None) -> None:
+        """Unpacks `layers` into root/opt; or, with `opt`, uses that folder, where they were
+        unpacked (and made read-only) before by `unpack_layers`."""
         self.root = root
+        root.mkdir(parents=True, exist_ok=True)
+        if opt is not None:
+            self.opt = opt
+            return
         self.opt = root / "opt"
-        self.opt.mkdir(parents=True)
-        for layer in layers:
-            unpack(layer, self.opt)
-        self._make_read_only(self.opt)
+        unpack_layers(layers, self.opt)
 
     def task(self, function_zip: Path) -> Path:
         task = self.root / "task" / function_zip.parent.name
         task.mkdir(parents=True)
         unpack(function_zip, task)
-        self._make_read_only(task)
+        make_read_only(task)
         return task
-
-    @staticmethod
-    def _make_read_only(folder: Path) -> None:
-        # Enough where the tests run as a normal user; as root, see read_only_prefix().
-        for path in [folder, *folder.rglob("*")]:
-            if not path.is_symlink():
-                path.chmod(stat.S_IMODE(path.stat().st_mode) & ~0o222)
 
     def invoke(
         self,
