@@ -26,6 +26,20 @@ from dataclasses import dataclass
 
 from lambda_artifacts.artifact_zip import UNZIPPED_LIMIT_BYTES, canonical_name, human_size
 from lambda_artifacts.metadata import METADATA_VERSION, metadata_path
+from lambda_targets.platforms import LambdaPlatform
+from lambda_targets.target_types import (
+    AWSLambdaArchitectureField,
+    PythonAWSLambda,
+    PythonAwsLambdaCompileBytecode,
+    PythonAwsLambdaExclude,
+    PythonAwsLambdaHandlerField,
+    PythonAwsLambdaIncludeRequirements,
+    PythonAwsLambdaIncludeSources,
+    PythonAWSLambdaLayer,
+    PythonAwsLambdaLayerDependenciesField,
+    PythonAwsLambdaLayersField,
+    PythonAwsLambdaRuntime,
+)
 from pants.backend.python.target_types import PexLayout, PythonRequirementsField
 from pants.backend.python.util_rules.faas import (
     PythonFaaSCompletePlatforms,
@@ -63,21 +77,6 @@ from pants.engine.target import (
 )
 from pants.engine.unions import UnionRule
 from pants.util.logging import LogLevel
-
-from lambda_targets.platforms import LambdaPlatform
-from lambda_targets.target_types import (
-    AWSLambdaArchitectureField,
-    PythonAWSLambda,
-    PythonAwsLambdaCompileBytecode,
-    PythonAwsLambdaExclude,
-    PythonAwsLambdaHandlerField,
-    PythonAwsLambdaIncludeRequirements,
-    PythonAwsLambdaIncludeSources,
-    PythonAWSLambdaLayer,
-    PythonAwsLambdaLayerDependenciesField,
-    PythonAwsLambdaLayersField,
-    PythonAwsLambdaRuntime,
-)
 
 # Where Lambda looks in a layer for Python code, whatever the runtime version.
 # https://docs.aws.amazon.com/lambda/latest/dg/packaging-layers.html#packaging-layers-paths
