@@ -20,7 +20,7 @@ from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionEr
 from lambda_deploy import preflight
 from lambda_deploy.apply import apply
 from lambda_deploy.aws import Aws, make_clients
-from lambda_deploy.config import DEFAULT_CONFIG, DeployConfig, load_config
+from lambda_deploy.config import DEFAULT_CONFIG, DEFAULT_DIST, DeployConfig, load_config
 from lambda_deploy.emulator import LOCAL_CREDENTIALS, LocalEmulator
 from lambda_deploy.errors import DeployError
 from lambda_deploy.plan import DeployTarget, make_plan
@@ -53,6 +53,12 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         help="leave deployed as they are the artifacts that were not built (CI builds only what changed)",
     )
     parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help=f"default: {DEFAULT_CONFIG}")
+    parser.add_argument(
+        "--dist",
+        type=Path,
+        default=DEFAULT_DIST,
+        help=f"where ./pants package wrote (default: {DEFAULT_DIST})",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log every AWS call")
     return parser.parse_args(argv)
 
@@ -78,8 +84,8 @@ def connect(target: DeployTarget, config: DeployConfig) -> Iterator[tuple[Deploy
 
 
 def deploy(args: argparse.Namespace) -> int:
-    config = load_config(args.config)
-    artifacts = preflight.load_artifacts(config, skip_missing=args.skip_missing)
+    config = load_config(args.config, args.dist, skip_missing=args.skip_missing)
+    artifacts = preflight.load_artifacts(config)
     target = choose_target(args)
     # Everything AWS would refuse, or that must not go to this target, fails here: before any call.
     sizes = preflight.check(config, artifacts, target)

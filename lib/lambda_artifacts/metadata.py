@@ -28,7 +28,7 @@ def metadata_path(zip_path: str) -> str:
     return stem + SUFFIX
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ArtifactMetadata:
     path: Path  # the metadata file
     address: str
@@ -41,6 +41,8 @@ class ArtifactMetadata:
     layer_artifacts: tuple[Path, ...]  # the layers' zips
     sha256: str
     unzipped_bytes: int
+    # Every function target in the repository when this artifact was built, with its layers.
+    repository_functions: dict[str, tuple[str, ...]]
 
     @property
     def is_function(self) -> bool:
@@ -75,6 +77,7 @@ def read_metadata(path: Path, dist: Path) -> ArtifactMetadata:
             layer_artifacts=tuple(dist / posixpath.normpath(p) for p in raw["layer_artifacts"]),
             sha256=raw["sha256"],
             unzipped_bytes=raw["unzipped_bytes"],
+            repository_functions={k: tuple(v) for k, v in raw["repository_functions"].items()},
         )
     except KeyError as e:
         raise MetadataError(f"{path} has no {e} field. Rebuild it with `./pants package ::`.")

@@ -52,7 +52,7 @@ from pants.backend.python.util_rules.pex import CompletePlatforms, Pex, PythonEx
 from pants.backend.python.util_rules.pex_cli import PexCliProcess
 from pants.backend.python.util_rules.pex_from_targets import PexFromTargetsRequest
 from pants.core.goals.package import BuiltPackage, BuiltPackageArtifact, OutputPathField, PackageFieldSet
-from pants.engine.addresses import Address, UnparsedAddressInputs
+from pants.engine.addresses import Address, Addresses, UnparsedAddressInputs
 from pants.engine.fs import (
     EMPTY_DIGEST,
     AddPrefix,
@@ -69,6 +69,7 @@ from pants.engine.fs import (
 from pants.engine.process import Process, ProcessResult
 from pants.engine.rules import Get, MultiGet, collect_rules, rule
 from pants.engine.target import (
+    AllTargets,
     InvalidFieldException,
     InvalidTargetException,
     Targets,
@@ -416,6 +417,22 @@ async def zip_tree(request: ZipTreeRequest) -> BuiltZip:
     return BuiltZip(zip_digest, json.loads(report_file.content))
 
 
+async def _repository_functions(all_targets: AllTargets) -> dict[str, list[str]]:
+    functions = [t for t in all_targets if t.alias == PythonAWSLambda.alias]
+    layers = await MultiGet(
+        Get(
+            Addresses,
+            UnparsedAddressInputs(
+                t[PythonAwsLambdaLayersField].value or (),
+                owning_address=t.address,
+                description_of_origin=f"the `layers` field of {t.address}",
+            ),
+        )
+        for t in functions
+    )
+    return {str(t.address): [str(a) for a in addresses] for t, addresses in zip(functions, layers)}
+
+
 def _reexported_handler(handler: ResolvedPythonFaaSHandler) -> FileContent:
     # Every function gets the same handler setting in AWS, whatever its module is called.
     module = PythonAwsLambdaHandlerField.reexported_handler_module
@@ -423,7 +440,9 @@ def _reexported_handler(handler: ResolvedPythonFaaSHandler) -> FileContent:
 
 
 @rule(desc="Build a Python AWS Lambda artifact", level=LogLevel.DEBUG)
-async def build_lambda_artifact(request: BuildLambdaArtifactRequest) -> BuiltLambdaArtifact:
+async def build_lambda_artifact(
+    request: BuildLambdaArtifactRequest, all_targets: AllTargets
+) -> BuiltLambdaArtifact:
     lambda_platform = await Get(
         ResolvedLambdaPlatform,
         LambdaPlatformRequest(request.runtime, request.architecture, request.complete_platforms),
@@ -503,6 +522,7 @@ async def build_lambda_artifact(request: BuildLambdaArtifactRequest) -> BuiltLam
             f"run `./pants tailor ::` if the module's folder has no `python_sources` target."
         )
 
+    repository_functions = await _repository_functions(all_targets)
     platform = lambda_platform.platform
     layers_unzipped = sum(layer.unzipped_bytes for layer in request.layers)
     metadata = {
@@ -524,6 +544,10 @@ async def build_lambda_artifact(request: BuildLambdaArtifactRequest) -> BuiltLam
         "zipped_bytes": zipped.report["zipped_bytes"],
         "unzipped_bytes": zipped.report["unzipped_bytes"],
         "unzipped_bytes_with_layers": zipped.report["unzipped_bytes"] + layers_unzipped,
+        # Every function in the repository when this was built, with its layers, so that a
+        # deploy that finds only some artifacts built (CI builds what changed) still knows every
+        # function, and which ones use a layer it publishes.
+        "repository_functions": repository_functions,
     }
     metadata_file = metadata_path(output_filename)
     metadata_digest = await Get(

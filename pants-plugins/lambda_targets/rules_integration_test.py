@@ -242,6 +242,7 @@ def test_metadata_beside_each_zip_says_what_it_is(rule_runner: RuleRunner) -> No
         "zipped_bytes": len(function_files["fn.zip"]),
         "unzipped_bytes": metadata["unzipped_bytes"],
         "unzipped_bytes_with_layers": metadata["unzipped_bytes_with_layers"],
+        "repository_functions": {"//:fn": ["//:layer"]},
     }
     layer_metadata = json.loads(layer_files["layer.metadata.json"])
     assert layer_metadata["kind"] == "layer" and layer_metadata["handler"] is None
