@@ -33,8 +33,8 @@ class Artifact:
         """`what` says what the artifact is for, e.g. "layer monorepo-pypi", for error messages."""
         if not path.is_file():
             raise ArtifactError(
-                f"The artifact for {what} is missing: {path}. Build it with `./pants package ::` "
-                f"(or check its path in deploy/deploy.toml), then rerun."
+                f"The artifact for {what} is missing: {path}. Build it with `./pants package ::`, "
+                f"then rerun."
             )
         self.path = path
         self.what = what

@@ -22,7 +22,7 @@ from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionEr
 from lambda_deploy import local_invoke, preflight
 from lambda_deploy.apply import apply
 from lambda_deploy.aws import Aws, make_clients
-from lambda_deploy.config import DEFAULT_CONFIG, DeployConfig, load_config
+from lambda_deploy.config import DEFAULT_CONFIG, DEFAULT_DIST, DeployConfig, load_config
 from lambda_deploy.emulator import LOCAL_CREDENTIALS, LocalEmulator
 from lambda_deploy.errors import DeployError
 from lambda_deploy.plan import DeployTarget, make_plan
@@ -56,6 +56,9 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         help="leave deployed as they are the artifacts that were not built (CI builds only what changed)",
     )
     options.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help=f"default: {DEFAULT_CONFIG}")
+    options.add_argument(
+        "--dist", type=Path, default=DEFAULT_DIST, help=f"where ./pants package wrote (default: {DEFAULT_DIST})"
+    )
     options.add_argument("-v", "--verbose", action="store_true", help="log every AWS call")
     commands.add_parser("plan", parents=[options], help="say what apply would do; change nothing")
     commands.add_parser(
@@ -66,7 +69,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         help="run one built function locally, with its layers, as Lambda does",
         description=local_invoke.__doc__.split("\n\n")[1],
     )
-    local_invoke.add_arguments(invoke, DEFAULT_CONFIG)
+    local_invoke.add_arguments(invoke, DEFAULT_CONFIG, DEFAULT_DIST)
     return parser.parse_args(argv)
 
 
@@ -91,8 +94,8 @@ def connect(target: DeployTarget, config: DeployConfig) -> Iterator[tuple[Deploy
 
 
 def deploy(args: argparse.Namespace) -> int:
-    config = load_config(args.config)
-    artifacts = preflight.load_artifacts(config, skip_missing=args.skip_missing)
+    config = load_config(args.config, args.dist, skip_missing=args.skip_missing)
+    artifacts = preflight.load_artifacts(config)
     target = choose_target(args)
     # Everything AWS would refuse, or that must not go to this target, fails here: before any call.
     sizes = preflight.check(config, artifacts, target)

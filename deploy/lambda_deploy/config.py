@@ -1,24 +1,49 @@
-"""The deploy configuration (deploy/deploy.toml): which artifact is which layer or function."""
+"""What to deploy: the artifacts `./pants package` built, named for AWS by deploy/deploy.toml.
+
+BUILD files say what each artifact is; `package` records it in a `.metadata.json` beside each
+zip (lib/lambda_artifacts/metadata.py): the target's address, runtime, architecture, handler and,
+for a function, its layers in order. deploy.toml keeps only what Pants cannot know: the region,
+the S3 bucket, how targets are named in AWS, and settings for functions created on the emulator.
+
+AWS names follow a convention, so that a new function needs no entry:
+
+- a layer is `[naming] layer_prefix` + its target name: `3rdparty/python:pypi` -> `monorepo-pypi`;
+- a function is `[naming] function_prefix` + its BUILD folder's name with `_` as `-`, plus
+  `-<target name>` when that is not `lambda`: `src/python/api_handler:lambda` -> `api-handler`.
+
+`[layers."<address>"]` and `[functions."<address>"]` override the name or settings of one target.
+"""
 
 from __future__ import annotations
 
+import logging
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import tomllib
-from lambda_deploy.errors import ConfigError
+from lambda_artifacts.metadata import ArtifactMetadata, MetadataError, find_metadata
+from lambda_deploy.errors import ArtifactError, ConfigError
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_CONFIG = Path("deploy/deploy.toml")
+DEFAULT_DIST = Path("dist")
 # https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html
 MAX_LAYERS_PER_FUNCTION = 5
+# The target name the README gives functions; other names are appended to the AWS name.
+DEFAULT_FUNCTION_TARGET = "lambda"
+# What Lambda accepts as a function or layer name.
+AWS_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 @dataclass(frozen=True)
 class LayerConfig:
-    key: str
-    name: str
-    artifact: Path
+    key: str  # the target's address
+    name: str  # in AWS
+    artifact: Path | None  # None: not built this time (--skip-missing)
+    sha256: str | None  # what `package` recorded for the zip
     description: str
     compatible_runtimes: tuple[str, ...]
     compatible_architectures: tuple[str, ...]
@@ -26,13 +51,15 @@ class LayerConfig:
 
 @dataclass(frozen=True)
 class FunctionConfig:
-    name: str
-    artifact: Path
-    layers: tuple[str, ...]
+    name: str  # in AWS
+    address: str
+    artifact: Path | None  # None: not built this time (--skip-missing)
+    sha256: str | None  # what `package` recorded for the zip
+    layers: tuple[str, ...]  # layer addresses, in Lambda's order
+    runtime: str | None
+    architecture: str | None
+    handler: str | None
     # Used only to create the function on the local emulator.
-    runtime: str
-    architecture: str
-    handler: str
     memory_mb: int
     timeout_seconds: int
 
@@ -45,6 +72,21 @@ class DeployConfig:
     prefix: str
     layers: dict[str, LayerConfig]
     functions: dict[str, FunctionConfig]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """deploy.toml, read and checked."""
+
+    path: Path
+    region: str
+    bucket: str
+    prefix: str
+    layer_prefix: str
+    function_prefix: str
+    function_defaults: _Table
+    layer_overrides: dict[str, _Table]
+    function_overrides: dict[str, _Table]
 
 
 class _Table:
@@ -68,17 +110,17 @@ class _Table:
             raise ConfigError(f"{self.path}: `{self._key(key)}` must be a {kind.__name__}, not {value!r}.")
         return value
 
-    def strings(self, key: str, default: list[str] | None = None) -> tuple[str, ...]:
-        values = self.get(key, list, default)
-        if not all(isinstance(v, str) for v in values):
-            raise ConfigError(f"{self.path}: `{self._key(key)}` must be a list of strings.")
-        return tuple(values)
+    def has(self, key: str) -> bool:
+        return key in self.data
 
     def table(self, key: str) -> _Table:
         return _Table(self.path, self._key(key), self.get(key, dict, {}))
 
+    def tables(self) -> dict[str, _Table]:
+        return {key: self.table(key) for key in self.data}
 
-def load_config(path: Path = DEFAULT_CONFIG) -> DeployConfig:
+
+def load_settings(path: Path = DEFAULT_CONFIG) -> Settings:
     try:
         raw = tomllib.loads(path.read_text())
     except FileNotFoundError:
@@ -88,53 +130,172 @@ def load_config(path: Path = DEFAULT_CONFIG) -> DeployConfig:
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{path} is not valid TOML: {e}")
     root = _Table(path, "", raw)
+    naming = root.table("naming")
     s3 = root.table("s3")
-
-    layers = {}
-    for key in root.table("layers").data:
-        table = root.table("layers").table(key)
-        layers[key] = LayerConfig(
-            key=key,
-            name=table.get("name", str),
-            artifact=Path(table.get("artifact", str)),
-            description=table.get("description", str, ""),
-            compatible_runtimes=table.strings("compatible_runtimes", []),
-            compatible_architectures=table.strings("compatible_architectures", []),
-        )
-
-    defaults = root.table("function_defaults")
-    functions = {}
-    for name in root.table("functions").data:
-        table = root.table("functions").table(name)
-
-        def setting(key: str, kind: type) -> Any:
-            return table.get(key, kind, defaults.get(key, kind))
-
-        function = FunctionConfig(
-            name=name,
-            artifact=Path(table.get("artifact", str)),
-            layers=table.strings("layers", []),
-            runtime=setting("runtime", str),
-            architecture=setting("architecture", str),
-            handler=setting("handler", str),
-            memory_mb=setting("memory_mb", int),
-            timeout_seconds=setting("timeout_seconds", int),
-        )
-        unknown = [key for key in function.layers if key not in layers]
-        if unknown:
-            raise ConfigError(
-                f"{path}: `functions.{name}.layers` names {', '.join(unknown)}, which "
-                f"{'is' if len(unknown) == 1 else 'are'} not under [layers] (known: {', '.join(layers)})."
-            )
-        functions[name] = function
-
-    if not functions and not layers:
-        raise ConfigError(f"{path} configures no [layers] and no [functions]: there is nothing to deploy.")
-    return DeployConfig(
+    return Settings(
         path=path,
         region=root.get("region", str),
         bucket=s3.get("bucket", str),
         prefix=s3.get("prefix", str, ""),
-        layers=layers,
-        functions=functions,
+        layer_prefix=naming.get("layer_prefix", str, ""),
+        function_prefix=naming.get("function_prefix", str, ""),
+        function_defaults=root.table("function_defaults"),
+        layer_overrides=root.table("layers").tables(),
+        function_overrides=root.table("functions").tables(),
     )
+
+
+def function_name(address: str, prefix: str = "") -> str:
+    """`src/python/api_handler:lambda` -> `api-handler`; `src/python/jobs:nightly` -> `jobs-nightly`."""
+    path, _, target = address.rpartition(":")
+    folder = path.rstrip("/").rsplit("/", 1)[-1] or target
+    name = folder if target in (DEFAULT_FUNCTION_TARGET, folder) else f"{folder}-{target}"
+    return prefix + name.replace("_", "-")
+
+
+def layer_name(address: str, prefix: str = "") -> str:
+    """`3rdparty/python:pypi` -> `<prefix>pypi`."""
+    return prefix + address.rpartition(":")[2].replace("_", "-")
+
+
+def _newest(metadata: list[ArtifactMetadata]) -> ArtifactMetadata:
+    """The artifact of the latest `./pants package` run: its view of the repository is current."""
+    return max(metadata, key=lambda m: (m.path.stat().st_mtime_ns, m.address))
+
+
+def load_config(
+    path: Path = DEFAULT_CONFIG, dist: Path = DEFAULT_DIST, skip_missing: bool = False
+) -> DeployConfig:
+    """deploy.toml plus what `./pants package` recorded under `dist`.
+
+    Every function in the repository is deployed. One that was not built is an error, unless
+    `skip_missing` (CI builds only what changed): then its code stays as deployed, and its layer
+    list is still brought up to date.
+    """
+    settings = load_settings(path)
+    try:
+        found = find_metadata(dist)
+    except MetadataError as e:
+        raise ArtifactError(str(e))
+    if not found:
+        raise ArtifactError(
+            f"No Lambda artifacts under {dist}/ (no *.metadata.json). Build them with "
+            f"`./pants package ::`, then rerun."
+        )
+    repository = _newest(found).repository_functions
+    built = {m.address: m for m in found}
+    stale = sorted(m.address for m in found if m.is_function and m.address not in repository)
+    for address in stale:
+        logger.warning(
+            "Ignoring %s: %s is no longer a function in the BUILD files.", built[address].path, address
+        )
+
+    functions: dict[str, FunctionConfig] = {}
+    wanted_layers: list[str] = []
+    for address, layer_addresses in sorted(repository.items()):
+        metadata = built.get(address)
+        if metadata is None and not skip_missing:
+            raise ArtifactError(
+                f"The function {address} is in the BUILD files but was not built (no metadata "
+                f"under {dist}/). Build it with `./pants package {address}` (or `./pants package ::`), "
+                f"or pass --skip-missing to keep its deployed code. Nothing was changed."
+            )
+        function = _function_config(settings, address, layer_addresses, metadata)
+        if function.name in functions:
+            other = functions[function.name].address
+            raise ConfigError(
+                f"{address} and {other} would both be the AWS function {function.name!r}. Give "
+                f'one of them its own name in {settings.path}: [functions."{address}"] name = "...".'
+            )
+        functions[function.name] = function
+        wanted_layers += [layer for layer in layer_addresses if layer not in wanted_layers]
+
+    # Layers no function uses are published too: something outside this repository may use them.
+    wanted_layers += sorted(m.address for m in found if not m.is_function and m.address not in wanted_layers)
+    layers: dict[str, LayerConfig] = {}
+    names: dict[str, str] = {}
+    for address in wanted_layers:
+        layer = _layer_config(settings, address, built.get(address), dist, skip_missing)
+        if layer.name in names:
+            raise ConfigError(
+                f"{address} and {names[layer.name]} would both be the AWS layer {layer.name!r}. Give "
+                f'one of them its own name in {settings.path}: [layers."{address}"] name = "...".'
+            )
+        names[layer.name] = address
+        layers[address] = layer
+
+    _check_overrides_name_targets(settings, set(repository), set(wanted_layers))
+    return DeployConfig(settings.path, settings.region, settings.bucket, settings.prefix, layers, functions)
+
+
+def _aws_name(settings: Settings, kind: str, address: str, table: _Table | None, default: str) -> str:
+    name = table.get("name", str, default) if table else default
+    if not AWS_NAME.fullmatch(name):
+        raise ConfigError(
+            f"{settings.path}: the AWS name {name!r} of {address} is not valid: Lambda allows 1 to "
+            f'64 letters, digits, `-` and `_`. Set one with `name = "..."` under [{kind}."{address}"].'
+        )
+    return name
+
+
+def _function_config(
+    settings: Settings, address: str, layer_addresses: tuple[str, ...], metadata: ArtifactMetadata | None
+) -> FunctionConfig:
+    override = settings.function_overrides.get(address)
+
+    def setting(key: str) -> int:
+        # The default is looked up only when the function does not set its own value.
+        if override is not None and override.has(key):
+            return override.get(key, int)
+        return settings.function_defaults.get(key, int)
+
+    return FunctionConfig(
+        name=_aws_name(
+            settings, "functions", address, override, function_name(address, settings.function_prefix)
+        ),
+        address=address,
+        artifact=metadata.artifact if metadata else None,
+        sha256=metadata.sha256 if metadata else None,
+        layers=tuple(layer_addresses),
+        runtime=metadata.runtime if metadata else None,
+        architecture=metadata.architecture if metadata else None,
+        handler=metadata.handler if metadata else None,
+        memory_mb=setting("memory_mb"),
+        timeout_seconds=setting("timeout_seconds"),
+    )
+
+
+def _layer_config(
+    settings: Settings, address: str, metadata: ArtifactMetadata | None, dist: Path, skip_missing: bool
+) -> LayerConfig:
+    override = settings.layer_overrides.get(address)
+    if metadata is None and not skip_missing:
+        raise ArtifactError(
+            f"The layer {address}, which functions use, was not built (no metadata under {dist}/). "
+            f"Build it with `./pants package {address}` (or `./pants package ::`), or pass "
+            f"--skip-missing to keep its deployed version. Nothing was changed."
+        )
+    return LayerConfig(
+        key=address,
+        name=_aws_name(settings, "layers", address, override, layer_name(address, settings.layer_prefix)),
+        artifact=metadata.artifact if metadata else None,
+        sha256=metadata.sha256 if metadata else None,
+        description=override.get("description", str, "") if override else "",
+        compatible_runtimes=(metadata.runtime,) if metadata and metadata.runtime else (),
+        compatible_architectures=(metadata.architecture,) if metadata and metadata.architecture else (),
+    )
+
+
+def _check_overrides_name_targets(settings: Settings, functions: set[str], layers: set[str]) -> None:
+    """An override for a target that does not exist is a typo, or a leftover: say so."""
+    for kind, overrides, known in (
+        ("functions", settings.function_overrides, functions),
+        ("layers", settings.layer_overrides, layers),
+    ):
+        for address in overrides:
+            if address not in known:
+                raise ConfigError(
+                    f'{settings.path}: [{kind}."{address}"] names no {kind[:-1]} this deploy knows '
+                    f"(known: {', '.join(sorted(known)) or 'none'}). Use the target's address, "
+                    f"e.g. `src/python/api_handler:lambda`, or remove the table."
+                )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import http.client
 import http.server
 import io
@@ -9,7 +10,7 @@ import json
 import shutil
 import threading
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,18 +21,15 @@ import pytest
 from lambda_artifacts.artifact_zip import write_zip
 from lambda_deploy.aws import Aws, make_clients
 from lambda_deploy.cli import main
+from lambda_deploy.config import function_name, layer_name
 from lambda_deploy.emulator import LOCAL_CREDENTIALS, LocalEmulator
 
 REGION = "eu-west-1"
 BUCKET = "test-artifacts"
 
-# Where runtime_package_dependencies put the packages in the test sandbox.
-BUILT = {
-    "pypi": Path("3rdparty.python/pypi.zip"),
-    "framework": Path("3rdparty.python/framework.zip"),
-    "api-handler": Path("src.python.api_handler/lambda.zip"),
-    "thumbnail": Path("src.python.thumbnail/lambda.zip"),
-}
+# What runtime_package_dependencies put in the test sandbox, found by their metadata files.
+BUILT_METADATA = sorted(Path(".").glob("*/*.metadata.json"))
+# The AWS names deploy.toml's naming convention gives them here (layers get the prefix "test-").
 LAYER_NAMES = {"pypi": "test-pypi", "framework": "test-framework"}
 FUNCTIONS = ("api-handler", "thumbnail")
 
@@ -44,44 +42,103 @@ class Run:
 
 
 class Workspace:
-    """A deploy.toml and copies of the built artifacts that a test may change."""
+    """A deploy.toml and a dist/ holding copies of the built artifacts, which a test may change.
+
+    Artifacts are keyed by their AWS name without the layer prefix: `pypi`, `framework`,
+    `api-handler`, `thumbnail`.
+    """
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self.artifacts = {}
-        for key, built in BUILT.items():
-            copy = root / "dist" / built
+        self.dist = root / "dist"
+        self.artifacts: dict[str, Path] = {}
+        for metadata in BUILT_METADATA:
+            copy = self.dist / metadata
             copy.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(built, copy)
-            self.artifacts[key] = copy
-        self.extra_layers: dict[str, Path] = {}
+            shutil.copyfile(metadata, copy)
+            recorded = json.loads(metadata.read_text())
+            zip_path = metadata.parent / recorded["artifact"]
+            shutil.copyfile(zip_path, copy.parent / recorded["artifact"])
+            key = (function_name if recorded["kind"] == "function" else layer_name)(recorded["address"])
+            self.artifacts[key] = copy.parent / recorded["artifact"]
         self.write_config()
 
-    def write_config(self, function_layers: list[str] | None = None) -> Path:
-        layers = {**{k: self.artifacts[k] for k in LAYER_NAMES}, **self.extra_layers}
+    def write_config(self, extra: str = "") -> Path:
         lines = [f'region = "{REGION}"', "[s3]", f'bucket = "{BUCKET}"', 'prefix = "artifacts/"']
-        for key, path in layers.items():
-            lines += [
-                f"[layers.{key}]",
-                f'name = "{LAYER_NAMES.get(key, "test-" + key)}"',
-                f'artifact = "{path}"',
-                'compatible_runtimes = ["python3.11"]',
-            ]
-        lines += ["[function_defaults]", 'runtime = "python3.11"', 'architecture = "x86_64"']
-        lines += ['handler = "lambda_function.handler"', "memory_mb = 512", "timeout_seconds = 15"]
-        for name in FUNCTIONS:
-            chosen = function_layers or ["pypi", "framework"]
-            lines += [
-                f'[functions."{name}"]',
-                f'artifact = "{self.artifacts[name]}"',
-                f"layers = {json.dumps(chosen)}",
-            ]
+        lines += ["[naming]", 'layer_prefix = "test-"']
+        lines += ["[function_defaults]", "memory_mb = 512", "timeout_seconds = 15"]
         self.config = self.root / "deploy.toml"
-        self.config.write_text("\n".join(lines) + "\n")
+        self.config.write_text("\n".join(lines) + "\n" + extra)
         return self.config
 
+    def metadata_path(self, key: str) -> Path:
+        return self.artifacts[key].with_name(self.artifacts[key].stem + ".metadata.json")
+
+    def metadata(self, key: str) -> dict[str, Any]:
+        return json.loads(self.metadata_path(key).read_text())
+
+    def write_metadata(self, key: str, change: Callable[[dict[str, Any]], None]) -> None:
+        recorded = self.metadata(key)
+        change(recorded)
+        self.metadata_path(key).write_text(json.dumps(recorded, indent=2, sort_keys=True))
+
+    def add_layer(self, key: str, zip_path: Path) -> str:
+        """A layer target `extra:KEY` built as `zip_path`; returns its address."""
+        address = f"extra:{key}"
+        self.artifacts[key] = self.dist / "extra" / f"{key}.zip"
+        self.artifacts[key].parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(zip_path, self.artifacts[key])
+        template = self.metadata("pypi")
+        template.update(
+            address=address,
+            artifact=f"{key}.zip",
+            sha256=hashlib.sha256(self.artifacts[key].read_bytes()).hexdigest(),
+        )
+        self.metadata_path(key).write_text(json.dumps(template))
+        return address
+
+    def set_function_layers(self, layer_addresses: list[str]) -> None:
+        """What `package` would record if every function's `layers` were `layer_addresses`."""
+        for key, path in self.artifacts.items():
+
+            def change(recorded: dict[str, Any]) -> None:
+                recorded["repository_functions"] = {
+                    f: layer_addresses for f in recorded["repository_functions"]
+                }
+                if recorded["kind"] == "function":
+                    recorded["layers"] = layer_addresses
+
+            self.write_metadata(key, change)
+
+    def add_function(self, address: str, zip_path: Path, layers: list[str] | None = None) -> str:
+        """What `./pants package` leaves after a user adds a function at `address` that builds
+        `zip_path`; returns its key (its AWS name by the convention)."""
+        key = function_name(address)
+        folder = self.dist / address.replace("/", ".").split(":")[0]
+        folder.mkdir(parents=True, exist_ok=True)
+        self.artifacts[key] = folder / "lambda.zip"
+        if zip_path != self.artifacts[key]:
+            shutil.copyfile(zip_path, self.artifacts[key])
+        recorded = self.metadata("api-handler")
+        if layers is not None:
+            recorded["layers"] = layers
+            recorded["layer_artifacts"] = [
+                str(self.artifacts[layer_name(a)].relative_to(self.dist)) for a in layers
+            ]
+        recorded.update(address=address, sha256=hashlib.sha256(self.artifacts[key].read_bytes()).hexdigest())
+        self.metadata_path(key).write_text(json.dumps(recorded))
+        for other in self.artifacts:
+            self.write_metadata(other, lambda m: m["repository_functions"].update({address: recorded["layers"]}))
+        return key
+
+    def unbuild(self, key: str) -> None:
+        """As if `./pants package` had not built artifact `key` (CI builds only what changed)."""
+        self.artifacts[key].unlink()
+        self.metadata_path(key).unlink()
+
     def edit(self, key: str, member: str, change) -> None:
-        """Rebuilds artifact `key` with one file changed, with the same zipper Pants uses."""
+        """Rebuilds artifact `key` with one file changed, with the same zipper Pants uses, and
+        records its new digest as `package` would."""
         tree = self.root / f"tree-{key}"
         shutil.rmtree(tree, ignore_errors=True)
         with zipfile.ZipFile(self.artifacts[key]) as zf:
@@ -89,12 +146,14 @@ class Workspace:
         path = tree / member
         path.write_text(change(path.read_text()))
         write_zip(str(tree), str(self.artifacts[key]))
+        digest = hashlib.sha256(self.artifacts[key].read_bytes()).hexdigest()
+        self.write_metadata(key, lambda recorded: recorded.update(sha256=digest))
 
     def deploy(self, *args: str) -> Run:
         """Runs the CLI in this process, as `./pants run deploy -- ARGS --json` would."""
         stdout, stderr = io.StringIO(), io.StringIO()
         with redirect_stdout(stdout), redirect_stderr(stderr):
-            code = main([*args, "--json", "--config", str(self.config)])
+            code = main([*args, "--json", "--config", str(self.config), "--dist", str(self.dist)])
         return Run(code, json.loads(stdout.getvalue()) if stdout.getvalue() else None, stderr.getvalue())
 
 

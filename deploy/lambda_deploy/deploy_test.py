@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+import shutil
 import zipfile
 from pathlib import Path
 
@@ -165,8 +167,8 @@ def big_layer(path: Path, unzipped_bytes: int) -> Path:
 
 
 def test_function_over_the_unzipped_limit_is_refused_before_any_aws_call(workspace: Workspace) -> None:
-    workspace.extra_layers["huge"] = big_layer(workspace.root / "huge.zip", 30_000_000)
-    workspace.write_config(function_layers=["pypi", "framework", "huge"])
+    huge = workspace.add_layer("huge", big_layer(workspace.root / "huge.zip", 30_000_000))
+    workspace.set_function_layers(["3rdparty/python:pypi", "3rdparty/python:framework", huge])
 
     # Port 9 on loopback has nothing listening: any AWS call would fail to connect.
     run = workspace.deploy("apply", "--endpoint-url", "http://127.0.0.1:9")
@@ -181,9 +183,8 @@ def test_function_over_the_unzipped_limit_is_refused_before_any_aws_call(workspa
 
 
 def test_more_than_five_layers_is_refused(workspace: Workspace) -> None:
-    for index in range(4):
-        workspace.extra_layers[f"extra{index}"] = workspace.artifacts["framework"]
-    workspace.write_config(function_layers=["pypi", "framework", "extra0", "extra1", "extra2", "extra3"])
+    extra = [workspace.add_layer(f"extra{index}", workspace.artifacts["framework"]) for index in range(4)]
+    workspace.set_function_layers(["3rdparty/python:pypi", "3rdparty/python:framework", *extra])
 
     run = workspace.deploy("plan", "--endpoint-url", "http://127.0.0.1:9")
 
@@ -217,7 +218,8 @@ def test_a_missing_artifact_is_named_with_how_to_build_it(
 
     assert run.exit_code == 1
     assert (
-        f"The artifact for layer test-framework is missing: {workspace.artifacts['framework']}" in run.output
+        "The artifact for layer test-framework (3rdparty/python:framework) is missing: "
+        f"{workspace.artifacts['framework']}" in run.output
     )
     assert "./pants package ::" in run.output
 
@@ -231,7 +233,7 @@ def test_an_unknown_function_outside_the_local_emulator_is_an_error_and_nothing_
     run = workspace.deploy("apply", "--endpoint-url", emulator.endpoint_url)
 
     assert run.exit_code == 1
-    assert "Function 'thumbnail' does not exist in eu-west-1" in run.output
+    assert "Function 'thumbnail' (src/python/thumbnail:lambda) does not exist in eu-west-1" in run.output
     assert "create it with your infrastructure code" in run.output
     assert aws.function("thumbnail") is None
     assert layer_versions(aws, "pypi") == [] and layer_versions(aws, "framework") == []
@@ -271,7 +273,7 @@ def test_a_concurrent_change_is_detected_not_overwritten(
 ) -> None:
     workspace.deploy("apply", "--endpoint-url", emulator.endpoint_url)
     workspace.edit("framework", "python/test_common_framework/utils.py", add_comment)
-    config = load_config(workspace.config)
+    config = load_config(workspace.config, workspace.dist)
     target = DeployTarget("test emulator", emulator.endpoint_url, creates_missing=False)
     plan = make_plan(config, preflight.load_artifacts(config), aws, target)
     # Someone else changes the function after the plan read it.
@@ -305,7 +307,7 @@ def test_skip_missing_deploys_what_ci_built_and_keeps_the_rest(
     # CI rebuilt only what changed: the framework layer.
     workspace.edit("framework", "python/test_common_framework/utils.py", add_comment)
     for key in ("pypi", *FUNCTIONS):
-        workspace.artifacts[key].unlink()
+        workspace.unbuild(key)
     job_summary = tmp_path / "summary.md"
 
     run = workspace.deploy(
@@ -333,9 +335,68 @@ def test_skip_missing_deploys_what_ci_built_and_keeps_the_rest(
 def test_skip_missing_still_needs_a_first_version_of_every_layer(
     workspace: Workspace, emulator: LocalEmulator
 ) -> None:
-    workspace.artifacts["pypi"].unlink()
+    workspace.unbuild("pypi")
 
     run = workspace.deploy("apply", "--endpoint-url", emulator.endpoint_url, "--skip-missing")
 
     assert run.exit_code == 1
     assert "Layer test-pypi has no published version yet, and its artifact" in run.output
+
+
+def test_a_new_function_is_deployed_by_convention_with_no_configuration(workspace: Workspace) -> None:
+    workspace.add_function("src/python/order_history:lambda", workspace.artifacts["api-handler"])
+
+    run = workspace.deploy("apply", "--local")
+
+    assert run.exit_code == 0, run.output
+    created = {f["name"]: f for f in run.summary["functions"]}
+    assert created["order-history"]["code"] == "create"
+    assert [arn.rsplit(":", 2)[1] for arn in created["order-history"]["layer_arns"]] == [
+        "test-pypi",
+        "test-framework",
+    ]
+
+
+def test_a_function_in_build_that_was_not_built_is_named_unless_skip_missing(
+    workspace: Workspace, emulator: LocalEmulator
+) -> None:
+    workspace.unbuild("thumbnail")
+
+    run = workspace.deploy("plan", "--endpoint-url", emulator.endpoint_url)
+
+    assert run.exit_code == 1
+    assert "The function src/python/thumbnail:lambda is in the BUILD files but was not built" in run.output
+    assert "`./pants package src/python/thumbnail:lambda`" in run.output
+    assert "--skip-missing" in run.output
+
+
+def test_a_zip_changed_after_packaging_is_refused(workspace: Workspace) -> None:
+    workspace.artifacts["api-handler"].write_bytes(workspace.artifacts["thumbnail"].read_bytes())
+
+    run = workspace.deploy("plan", "--endpoint-url", "http://127.0.0.1:9")
+
+    assert run.exit_code == 1
+    assert "is not the zip its metadata describes" in run.output
+    assert "Rebuild it with `./pants package ::`" in run.output
+
+
+def test_an_override_for_an_unknown_target_names_it(workspace: Workspace) -> None:
+    workspace.write_config('[functions."src/python/api_handlr:lambda"]\nmemory_mb = 256\n')
+
+    run = workspace.deploy("plan", "--endpoint-url", "http://127.0.0.1:9")
+
+    assert run.exit_code == 1
+    assert '[functions."src/python/api_handlr:lambda"] names no function this deploy knows' in run.output
+    assert "src/python/api_handler:lambda" in run.output
+
+
+def test_a_function_sets_its_own_memory_without_a_default(workspace: Workspace) -> None:
+    workspace.config.write_text(
+        workspace.config.read_text().replace("memory_mb = 512\n", "")
+        + '[functions."src/python/api_handler:lambda"]\nmemory_mb = 256\n'
+        + '[functions."src/python/thumbnail:lambda"]\nmemory_mb = 1024\n'
+    )
+
+    run = workspace.deploy("plan", "--local")
+
+    assert run.exit_code == 0, run.output

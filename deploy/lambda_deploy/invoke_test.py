@@ -19,7 +19,10 @@ import pytest
 from lambda_artifacts.artifact_zip import write_zip
 from lambda_artifacts.invoke import cached_layers, invoke
 from lambda_deploy.cli import main
-from lambda_deploy.conftest import BUILT
+from lambda_deploy.conftest import Workspace
+
+# The framework layer, as runtime_package_dependencies put it in the sandbox.
+BUILT_FRAMEWORK = Path("3rdparty.python/framework.zip")
 
 ORDER = {
     "customer": {"name": "Grace Hopper", "email": "grace@example.com"},
@@ -78,23 +81,9 @@ def function_zip(root: Path, name: str, source: str) -> Path:
     tree.mkdir()
     (tree / "lambda_function.py").write_text(source)
     artifact = root / "dist" / f"src.python.{name}" / "lambda.zip"
-    artifact.parent.mkdir(parents=True)
+    artifact.parent.mkdir(parents=True, exist_ok=True)
     write_zip(str(tree), str(artifact))
     return artifact
-
-
-def write_config(root: Path, functions: dict[str, tuple[Path, list[str]]]) -> Path:
-    """A deploy.toml naming the built layers and `functions` (artifact, layer keys)."""
-    lines = ['region = "eu-west-1"', "[s3]", 'bucket = "unused"']
-    for key in ("pypi", "framework"):
-        lines += [f"[layers.{key}]", f'name = "test-{key}"', f'artifact = "{BUILT[key].resolve()}"']
-    lines += ["[function_defaults]", 'runtime = "python3.11"', 'architecture = "x86_64"']
-    lines += ['handler = "lambda_function.handler"', "memory_mb = 512", "timeout_seconds = 15"]
-    for name, (artifact, layers) in functions.items():
-        lines += [f'[functions."{name}"]', f'artifact = "{artifact}"', f"layers = {json.dumps(layers)}"]
-    config = root / "deploy.toml"
-    config.write_text("\n".join(lines) + "\n")
-    return config
 
 
 @pytest.fixture(autouse=True)
@@ -104,28 +93,16 @@ def layer_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return cache
 
 
-@pytest.fixture
-def built_config(tmp_path: Path) -> Path:
-    both = ["pypi", "framework"]
-    return write_config(
-        tmp_path,
-        {
-            "api-handler": (BUILT["api-handler"].resolve(), both),
-            "thumbnail": (BUILT["thumbnail"].resolve(), both),
-        },
-    )
-
-
-def run_invoke(config: Path, name: str, event: object, *, stdin: bool = False) -> Run:
+def run_invoke(workspace: Workspace, name: str, event: object, *, stdin: bool = False) -> Run:
     stdout, stderr = io.StringIO(), io.StringIO()
     data = json.dumps(event).encode()
-    argv = ["invoke", name, "--config", str(config), "--event"]
+    argv = ["invoke", name, "--config", str(workspace.config), "--dist", str(workspace.dist), "--event"]
     saved_stdin = sys.stdin
     if stdin:
         sys.stdin = io.TextIOWrapper(io.BytesIO(data))
         argv.append("-")
     else:
-        event_file = config.parent / "event.json"
+        event_file = workspace.root / "event.json"
         event_file.write_bytes(data)
         argv.append(str(event_file))
     try:
@@ -136,8 +113,8 @@ def run_invoke(config: Path, name: str, event: object, *, stdin: bool = False) -
     return Run(code, stdout.getvalue(), stderr.getvalue())
 
 
-def test_invoke_prices_an_order_with_the_built_function_and_layers(built_config: Path) -> None:
-    run = run_invoke(built_config, "api-handler", api_event(ORDER))
+def test_invoke_prices_an_order_with_the_built_function_and_layers(workspace: Workspace) -> None:
+    run = run_invoke(workspace, "api-handler", api_event(ORDER))
 
     assert run.exit_code == 0, run.stderr
     assert run.payload["statusCode"] == 200
@@ -157,10 +134,10 @@ def test_invoke_prices_an_order_with_the_built_function_and_layers(built_config:
     assert run.report("Duration") > 0
 
 
-def test_invoke_takes_the_target_address_and_the_event_on_stdin(built_config: Path) -> None:
+def test_invoke_takes_the_target_address_and_the_event_on_stdin(workspace: Workspace) -> None:
     event = api_event({"image_base64": base64.b64encode(png(40, 30)).decode(), "max_size": 8})
 
-    run = run_invoke(built_config, "src/python/thumbnail:lambda", event, stdin=True)
+    run = run_invoke(workspace, "src/python/thumbnail:lambda", event, stdin=True)
 
     assert run.exit_code == 0, run.stderr
     body = json.loads(run.payload["body"])
@@ -169,7 +146,7 @@ def test_invoke_takes_the_target_address_and_the_event_on_stdin(built_config: Pa
     assert "Memory Size: 512 MB" in run.stderr
 
 
-def test_a_handler_error_exits_1_with_lambdas_error_document(tmp_path: Path) -> None:
+def test_a_handler_error_exits_1_with_lambdas_error_document(workspace: Workspace, tmp_path: Path) -> None:
     raising = function_zip(
         tmp_path,
         "raising",
@@ -177,9 +154,9 @@ def test_a_handler_error_exits_1_with_lambdas_error_document(tmp_path: Path) -> 
         "    print('checking order', event['order'])\n"
         "    raise ValueError('order ' + event['order'] + ' is out of stock')\n",
     )
-    config = write_config(tmp_path, {"raising": (raising, [])})
+    workspace.add_function("src/python/raising:lambda", raising, layers=[])
 
-    run = run_invoke(config, "raising", {"order": "A-42"})
+    run = run_invoke(workspace, "raising", {"order": "A-42"})
 
     assert run.exit_code == 1
     error = run.payload
@@ -192,13 +169,15 @@ def test_a_handler_error_exits_1_with_lambdas_error_document(tmp_path: Path) -> 
     assert run.report("Duration") > 0
 
 
-def test_an_init_failure_is_a_function_error_that_shows_the_init_error(tmp_path: Path) -> None:
+def test_an_init_failure_is_a_function_error_that_shows_the_init_error(
+    workspace: Workspace, tmp_path: Path
+) -> None:
     broken = function_zip(
         tmp_path, "broken", "import not_in_any_layer\n\ndef handler(event, context):\n    pass\n"
     )
-    config = write_config(tmp_path, {"broken": (broken, ["framework"])})
+    workspace.add_function("src/python/broken:lambda", broken, layers=["3rdparty/python:framework"])
 
-    run = run_invoke(config, "broken", {})
+    run = run_invoke(workspace, "broken", {})
 
     assert run.exit_code == 1
     assert run.payload["errorType"] == "Runtime.ImportModuleError"
@@ -207,20 +186,18 @@ def test_an_init_failure_is_a_function_error_that_shows_the_init_error(tmp_path:
     assert run.report("Init Duration") > 0
 
 
-def test_a_missing_artifact_says_what_to_build(tmp_path: Path) -> None:
-    missing = tmp_path / "dist" / "src.python.api_handler" / "lambda.zip"
-    config = write_config(tmp_path, {"api-handler": (missing, ["pypi", "framework"])})
+def test_a_missing_artifact_says_what_to_build(workspace: Workspace) -> None:
+    workspace.unbuild("api-handler")
 
-    run = run_invoke(config, "api-handler", api_event(ORDER))
+    run = run_invoke(workspace, "api-handler", api_event(ORDER))
 
     assert run.exit_code == 2
-    assert str(missing) in run.stderr
-    assert "`./pants package src/python/api_handler:lambda`" in run.stderr
+    assert "function src/python/api_handler:lambda: `./pants package src/python/api_handler:lambda`" in run.stderr
     assert run.stdout == ""
 
 
-def test_an_unknown_function_is_a_usage_error(built_config: Path) -> None:
-    run = run_invoke(built_config, "no-such-function", {})
+def test_an_unknown_function_is_a_usage_error(workspace: Workspace) -> None:
+    run = run_invoke(workspace, "no-such-function", {})
 
     assert run.exit_code == 2
     assert "No function 'no-such-function'" in run.stderr
@@ -255,7 +232,7 @@ def test_the_runtime_sees_lambdas_paths_and_environment_and_nothing_of_ours(tmp_
 
     result = invoke(
         probe,
-        [BUILT["framework"]],
+        [BUILT_FRAMEWORK],
         b"{}",
         function_name="probe",
         memory_mb=256,
@@ -308,7 +285,7 @@ def test_the_runtime_sees_lambdas_paths_and_environment_and_nothing_of_ours(tmp_
 
 def test_layers_are_unpacked_once_and_reused_while_their_bytes_stay_the_same(tmp_path: Path) -> None:
     cache = tmp_path / "cache"
-    layers = [BUILT["framework"]]
+    layers = [BUILT_FRAMEWORK]
 
     first = cached_layers(cache, layers)
     marker = first.stat().st_ino
@@ -317,7 +294,7 @@ def test_layers_are_unpacked_once_and_reused_while_their_bytes_stay_the_same(tmp
     assert again == first and again.stat().st_ino == marker
     assert (first / "python/framework-source.json").is_file()
 
-    other = cached_layers(cache, [BUILT["framework"], BUILT["framework"]], keep=1)
+    other = cached_layers(cache, [BUILT_FRAMEWORK, BUILT_FRAMEWORK], keep=1)
 
     assert other != first
     # Only the most recently used entry stays with keep=1.

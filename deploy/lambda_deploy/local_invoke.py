@@ -50,30 +50,34 @@ class FunctionArtifacts:
     region: str
 
 
-def address_of(artifact: Path) -> str:
-    """The Pants target that `./pants package` writes `artifact` for: Pants' default output path
-    is dist/<folder, with dots for slashes>/<target name>.zip."""
-    if artifact.suffix == ".zip" and len(artifact.parts) >= 2:
-        return f"{artifact.parent.name.replace('.', '/')}:{artifact.stem}"
-    return "::"
-
-
-def function_artifacts(name: str, config_path: Path) -> FunctionArtifacts:
-    """What to invoke for NAME (an AWS function name, or the address of its target), from
-    deploy/deploy.toml. The one place that knows where artifacts and their settings come from."""
-    config = load_config(config_path)
-    by_address = {address_of(f.artifact): f for f in config.functions.values()}
+def function_artifacts(name: str, config_path: Path, dist: Path) -> FunctionArtifacts:
+    """What to invoke for NAME (an AWS function name, or the address of its target): what
+    `./pants package` recorded under `dist`, named and set up as deploy.toml says."""
+    config = load_config(config_path, dist, skip_missing=True)
+    by_address = {f.address: f for f in config.functions.values()}
     function = config.functions.get(name) or by_address.get(name)
     if function is None:
-        known = ", ".join(f"{n} ({address_of(f.artifact)})" for n, f in sorted(config.functions.items()))
-        raise ConfigError(f"No function {name!r} in {config.path}. Known: {known}.")
+        known = ", ".join(f"{n} ({f.address})" for n, f in sorted(config.functions.items()))
+        raise ConfigError(f"No function {name!r} in the BUILD files. Known: {known}.")
     layers = [config.layers[key] for key in function.layers]
+    missing = [(function.address, "function")] if function.artifact is None else []
+    missing += [(layer.key, "layer") for layer in layers if layer.artifact is None]
+    if missing:
+        lines = [f"  {what} {address}: `./pants package {address}`" for address, what in missing]
+        addresses = " ".join(address for address, _ in missing)
+        raise ArtifactError(
+            f"{function.name} cannot run: {len(missing)} of its artifacts "
+            f"{'is' if len(missing) == 1 else 'are'} not built:\n" + "\n".join(lines) + "\n"
+            f"Build {'it' if len(missing) == 1 else 'them'} with `./pants package {addresses}` "
+            f"(or everything with `./pants package ::`), from the repository root, then rerun."
+        )
+    assert function.artifact and function.runtime and function.architecture and function.handler
     return FunctionArtifacts(
         name=function.name,
-        address=address_of(function.artifact),
+        address=function.address,
         function_zip=function.artifact,
-        layer_zips=tuple(layer.artifact for layer in layers),
-        layer_addresses=tuple(address_of(layer.artifact) for layer in layers),
+        layer_zips=tuple(layer.artifact for layer in layers if layer.artifact),
+        layer_addresses=tuple(layer.key for layer in layers),
         runtime=function.runtime,
         architecture=function.architecture,
         handler=function.handler,
@@ -81,25 +85,6 @@ def function_artifacts(name: str, config_path: Path) -> FunctionArtifacts:
         timeout_seconds=function.timeout_seconds,
         region=config.region,
     )
-
-
-def check_built(artifacts: FunctionArtifacts) -> None:
-    wanted = [(artifacts.function_zip, artifacts.address, f"function {artifacts.name}")]
-    wanted += [
-        (zip_, address, "layer") for zip_, address in zip(artifacts.layer_zips, artifacts.layer_addresses)
-    ]
-    missing = [(zip_, address, what) for zip_, address, what in wanted if not zip_.is_file()]
-    if missing:
-        lines = [
-            f"  {zip_} ({what} {address}): `./pants package {address}`" for zip_, address, what in missing
-        ]
-        addresses = " ".join(address for _, address, _ in missing)
-        raise ArtifactError(
-            f"{artifacts.name} cannot run: {len(missing)} of its artifacts "
-            f"{'is' if len(missing) == 1 else 'are'} not built:\n" + "\n".join(lines) + "\n"
-            f"Build {'it' if len(missing) == 1 else 'them'} with `./pants package {addresses}` "
-            f"(or everything with `./pants package ::`), from the repository root, then rerun."
-        )
 
 
 def read_event(source: str) -> bytes:
@@ -125,7 +110,7 @@ def parse_environment(pairs: Sequence[str]) -> dict[str, str]:
     return environment
 
 
-def add_arguments(parser: argparse.ArgumentParser, default_config: Path) -> None:
+def add_arguments(parser: argparse.ArgumentParser, default_config: Path, default_dist: Path) -> None:
     parser.add_argument("name", metavar="NAME", help="a function name (api-handler) or its target's address")
     parser.add_argument(
         "--event", required=True, metavar="FILE|-", help="the event, a JSON file; - reads it from stdin"
@@ -138,6 +123,9 @@ def add_arguments(parser: argparse.ArgumentParser, default_config: Path) -> None
         help="a function environment variable (repeatable); nothing else of yours reaches it",
     )
     parser.add_argument("--config", type=Path, default=default_config, help=f"default: {default_config}")
+    parser.add_argument(
+        "--dist", type=Path, default=default_dist, help=f"where ./pants package wrote (default: {default_dist})"
+    )
 
 
 def print_result(artifacts: FunctionArtifacts, result: InvokeResult) -> None:
@@ -165,8 +153,7 @@ def print_result(artifacts: FunctionArtifacts, result: InvokeResult) -> None:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        artifacts = function_artifacts(args.name, args.config)
-        check_built(artifacts)
+        artifacts = function_artifacts(args.name, args.config, args.dist)
         event = read_event(args.event)
         result = invoke(
             artifacts.function_zip,

@@ -129,8 +129,8 @@ def make_plan(config: DeployConfig, artifacts: dict[str, Artifact], aws: Aws, ta
         artifact = artifacts.get(f"layer:{key}")
         if artifact is None and latest is None:
             raise ArtifactError(
-                f"Layer {layer.name} has no published version yet, and its artifact "
-                f"({layer.artifact}) was not built. Build it (`./pants package ::`), then rerun."
+                f"Layer {layer.name} has no published version yet, and its artifact was not built. "
+                f"Build it (`./pants package {key}`), then rerun. Nothing was changed."
             )
         layer_steps[key] = LayerStep(layer, artifact, latest)
 
@@ -139,17 +139,18 @@ def make_plan(config: DeployConfig, artifacts: dict[str, Artifact], aws: Aws, ta
         current = aws.function(name)
         if current is None and not target.creates_missing:
             raise MissingFunctionError(
-                f"Function {name!r} does not exist in {config.region} ({target.description}). "
-                f"This tool only updates functions outside the local emulator: create it with "
-                f"your infrastructure code (runtime {function.runtime}, architecture "
-                f"{function.architecture}, handler {function.handler}), or remove "
-                f"[functions.{name}] from {config.path}. Nothing was changed."
+                f"Function {name!r} ({function.address}) does not exist in {config.region} "
+                f"({target.description}). This tool only updates functions outside the local "
+                f"emulator: create it with your infrastructure code (runtime {function.runtime}, "
+                f"architecture {function.architecture}, handler {function.handler}), or give the "
+                f'target the name of an existing function in {config.path} ([functions."'
+                f'{function.address}"] name = "..."). Nothing was changed.'
             )
         artifact = artifacts.get(f"function:{name}")
         if current is None and artifact is None:
             raise ArtifactError(
-                f"Function {name!r} must be created, but its artifact ({function.artifact}) was "
-                f"not built. Build it (`./pants package ::`), then rerun."
+                f"Function {name!r} must be created, but its artifact was not built. Build it "
+                f"(`./pants package {function.address}`), then rerun. Nothing was changed."
             )
         function_steps.append(
             FunctionStep(

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from lambda_artifacts.artifact_zip import UNZIPPED_LIMIT_BYTES, human_size
 from lambda_deploy.artifacts import Artifact
 from lambda_deploy.config import MAX_LAYERS_PER_FUNCTION, DeployConfig
-from lambda_deploy.errors import PreflightError
+from lambda_deploy.errors import ArtifactError, PreflightError
 from lambda_deploy.plan import DeployTarget
 
 
@@ -28,21 +28,32 @@ class FunctionSize:
         )
 
 
-def load_artifacts(config: DeployConfig, skip_missing: bool = False) -> dict[str, Artifact]:
-    """The built zips, by `layer:KEY` and `function:NAME`.
-
-    With `skip_missing`, artifacts that were not built are left out: CI builds only what
-    changed, and what it did not build stays as deployed.
-    """
-    wanted = {f"layer:{key}": (layer.artifact, f"layer {layer.name}") for key, layer in config.layers.items()}
-    wanted.update(
-        {f"function:{name}": (f.artifact, f"function {name}") for name, f in config.functions.items()}
-    )
-    return {
-        key: Artifact(path, what)
-        for key, (path, what) in wanted.items()
-        if not (skip_missing and not path.exists())
+def load_artifacts(config: DeployConfig) -> dict[str, Artifact]:
+    """The built zips, by `layer:ADDRESS` and `function:NAME`. Those not built this time
+    (--skip-missing) have no artifact in the configuration, and stay as deployed."""
+    wanted = {
+        f"layer:{key}": (layer.artifact, layer.sha256, f"layer {layer.name} ({key})")
+        for key, layer in config.layers.items()
     }
+    wanted.update(
+        {
+            f"function:{name}": (f.artifact, f.sha256, f"function {name} ({f.address})")
+            for name, f in config.functions.items()
+        }
+    )
+    artifacts = {}
+    for key, (path, recorded_sha256, what) in wanted.items():
+        if path is None:
+            continue
+        artifact = artifacts[key] = Artifact(path, what)
+        if artifact.sha256_hex != recorded_sha256:
+            raise ArtifactError(
+                f"The artifact for {what}, {path}, is not the zip its metadata describes (sha256 "
+                f"{artifact.sha256_hex[:12]}…, recorded {str(recorded_sha256)[:12]}…): it changed "
+                f"after `./pants package` wrote it. Rebuild it with `./pants package ::`. Nothing "
+                f"was changed."
+            )
+    return artifacts
 
 
 def check(config: DeployConfig, artifacts: dict[str, Artifact], target: DeployTarget) -> list[FunctionSize]:
@@ -51,9 +62,23 @@ def check(config: DeployConfig, artifacts: dict[str, Artifact], target: DeployTa
     for name, function in config.functions.items():
         if len(function.layers) > MAX_LAYERS_PER_FUNCTION:
             raise PreflightError(
-                f"Function {name!r} lists {len(function.layers)} layers in {config.path}; Lambda "
-                f"allows at most {MAX_LAYERS_PER_FUNCTION}. Merge some of them into one layer."
+                f"Function {name!r} ({function.address}) lists {len(function.layers)} layers in its "
+                f"`layers` field; Lambda allows at most {MAX_LAYERS_PER_FUNCTION}. Merge some of them "
+                f"into one layer. Nothing was changed."
             )
+        for key in function.layers:
+            layer = config.layers[key]
+            platform = (function.runtime, function.architecture)
+            if function.artifact is None or layer.artifact is None or None in platform:
+                continue  # not built this time (checked when it was), or no runtime recorded
+            if platform != (*layer.compatible_runtimes, *layer.compatible_architectures):
+                raise PreflightError(
+                    f"Function {name!r} ({function.address}) was built for "
+                    f"{' '.join(map(str, platform))}, but its layer {key} for "
+                    f"{' '.join((*layer.compatible_runtimes, *layer.compatible_architectures))}. "
+                    f"Rebuild both with `./pants package ::` after setting one `runtime` and "
+                    f"`architecture` (the root BUILD's `__defaults__`). Nothing was changed."
+                )
         keys = [f"function:{name}", *(f"layer:{key}" for key in function.layers)]
         if any(key not in artifacts for key in keys):
             continue  # not all built (--skip-missing): the deployed parts were checked when built

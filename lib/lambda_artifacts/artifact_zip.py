@@ -3,7 +3,7 @@
 Run by the plugin inside a Pants sandbox, with the CPython of the Lambda runtime:
 
     python artifact_zip.py TREE OUTPUT.zip REPORT.json [--root python] [--exclude GLOB]...
-                           [--compile --ddir /opt]
+                           [--compile --ddir /opt] [--handler MODULE:FUNCTION]
 
 1. Files matching an `--exclude` glob (relative to TREE/ROOT, `**` for any folders) are
    dropped: what cannot run on Lambda, like console scripts with this machine's shebang.
@@ -16,6 +16,10 @@ Run by the plugin inside a Pants sandbox, with the CPython of the Lambda runtime
    epoch), permissions normalised to 0644/0755. Lambda unzips as another user, so nothing else
    about the build machine belongs in the zip.
 
+With `--handler`, the report also says whether the handler's module is in the tree and defines
+that name at its top level. It reads the source's syntax tree with the runtime's own parser;
+nothing of the user's code runs at build time.
+
 The report says how big the artifact is zipped and unzipped, what the excludes saved and the
 bytecode cost, and which distributions (from their `.dist-info/RECORD`) or top-level packages
 account for the unzipped size: Lambda limits a function plus all its layers to 262,144,000
@@ -26,7 +30,9 @@ ordered by hash, so the .pyc bytes depend on it.)
 from __future__ import annotations
 
 import argparse
+import ast
 import csv
+import hashlib
 import io
 import json
 import os
@@ -206,11 +212,70 @@ def _top_level(name: str) -> str:
 
 
 def human_size(size: int) -> str:
-    """1234567 -> `1.2 MB`, in decimal units as AWS quotes its limits."""
+    """1234567 -> `1.2 MB`, -2500000 -> `-2.5 MB`, in decimal units as AWS quotes its limits."""
+    sign, size = ("-", -size) if size < 0 else ("", size)
     for unit, scale in (("MB", 1_000_000), ("kB", 1_000)):
         if size >= scale:
-            return f"{size / scale:.1f} {unit}"
-    return f"{size} B"
+            return f"{sign}{size / scale:.1f} {unit}"
+    return f"{sign}{size} B"
+
+
+def _top_level_names(statements: list[ast.stmt]) -> tuple[set[str], bool]:
+    """Names a module binds at import time, and whether it may bind others we cannot see
+    (`from x import *`, a module `__getattr__`). Descends into `if`/`try`/`with` blocks, which
+    run at import, but not into functions or classes."""
+    names: set[str] = set()
+    open_ended = False
+    for node in statements:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+            open_ended |= node.name == "__getattr__"
+        elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                names.update(n.id for n in ast.walk(target) if isinstance(n, ast.Name))
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            for alias in node.names:
+                if alias.name == "*":
+                    open_ended = True
+                else:
+                    names.add(alias.asname or alias.name.split(".")[0])
+        else:
+            for block in ("body", "orelse", "finalbody", "handlers"):
+                inner = getattr(node, block, None)
+                if isinstance(inner, list):
+                    statements_inside = [s for s in inner if isinstance(s, ast.stmt)]
+                    statements_inside += [
+                        s for h in inner if isinstance(h, ast.ExceptHandler) for s in h.body
+                    ]
+                    found, unknown = _top_level_names(statements_inside)
+                    names |= found
+                    open_ended |= unknown
+    return names, open_ended
+
+
+def check_handler(tree: str, handler: str) -> str | None:
+    """None if `module:function` is defined in TREE; else what is wrong, for an error message."""
+    module, _, function = handler.partition(":")
+    base = os.path.join(tree, *module.split("."))
+    candidates = [base + ".py", os.path.join(base, "__init__.py")]
+    source = next((path for path in candidates if os.path.isfile(path)), None)
+    if source is None:
+        shown = [os.path.relpath(path, tree) for path in candidates]
+        return f"the handler's module `{module}` is not in the artifact (neither {' nor '.join(shown)})"
+    relative = os.path.relpath(source, tree)
+    try:
+        with open(source, "rb") as f:
+            syntax_tree = ast.parse(f.read(), filename=relative)
+    except SyntaxError as e:
+        return f"{relative} does not parse on this Python ({e.msg}, line {e.lineno})"
+    names, open_ended = _top_level_names(syntax_tree.body)
+    if function in names or open_ended:
+        return None
+    defined = sorted(name for name in names if not name.startswith("_"))
+    return f"{relative} defines no `{function}` at its top level" + (
+        f" (it defines: {', '.join(defined)})" if defined else ""
+    )
 
 
 def report(output: str, sizes: dict[str, int], tree: str) -> dict[str, object]:
@@ -218,7 +283,10 @@ def report(output: str, sizes: dict[str, int], tree: str) -> dict[str, object]:
         with open(os.path.join(tree, *name.split("/")), encoding="utf-8", errors="replace") as f:
             return f.read()
 
+    with open(output, "rb") as f:
+        digest = hashlib.sha256(f.read()).hexdigest()
     return {
+        "sha256": digest,
         "zipped_bytes": os.path.getsize(output),
         "unzipped_bytes": sum(sizes.values()),
         "files": len(sizes),
@@ -235,6 +303,7 @@ def main(argv: Iterable[str]) -> int:
     parser.add_argument("--exclude", action="append", default=[], metavar="GLOB")
     parser.add_argument("--compile", action="store_true", help="add unchecked-hash .pyc files")
     parser.add_argument("--ddir", default="/", help="where Lambda will see TREE, for code objects")
+    parser.add_argument("--handler", metavar="MODULE:FUNCTION", help="check that the tree defines it")
     args = parser.parse_args(list(argv))
 
     excluded_files, excluded_bytes = exclude(args.tree, args.root, args.exclude)
@@ -251,6 +320,7 @@ def main(argv: Iterable[str]) -> int:
         bytecode_bytes=bytecode_bytes,
         bytecode_python=".".join(map(str, sys.version_info[:2])) if args.compile else None,
         bytecode_failures=failed,
+        handler_problem=check_handler(args.tree, args.handler) if args.handler else None,
     )
     with open(args.report, "w") as f:
         json.dump(summary, f, indent=2, sort_keys=True)

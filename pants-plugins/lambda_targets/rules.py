@@ -4,20 +4,43 @@ The steps follow Pants 2.18's FaaS packaging (pants.backend.python.util_rules.fa
 
 1. build a PEX of the target's closure for the Lambda platform;
 2. `pex3 venv create --layout flat` it into a plain tree (under `python/` for a layer);
-3. zip the tree reproducibly with the runtime's CPython, and report its sizes.
+3. zip the tree reproducibly with the runtime's CPython, and report its sizes;
+4. write `<name>.metadata.json` beside the zip: what it is, for which runtime, its handler and
+   layers, and its digest. The deploy tool reads these instead of repeating BUILD files.
 
 Step 3 replaces Pex's own `flat-zipped` layout so that the zip and its size report come from one
 place we control.
+
+A function is also checked against the layers it names (`layers`) before it is written: its
+handler must exist, every third-party distribution it depends on must be in one of its layers,
+each layer must be built for its runtime and architecture, and together they must fit Lambda's
+unzipped limit. Each of these would otherwise fail only on Lambda, at the first cold start.
 """
 
 from __future__ import annotations
 
 import importlib.resources
 import json
+import os
 from dataclasses import dataclass
 
-from lambda_artifacts.artifact_zip import UNZIPPED_LIMIT_BYTES, human_size
-from pants.backend.python.target_types import PexLayout
+from lambda_artifacts.artifact_zip import UNZIPPED_LIMIT_BYTES, canonical_name, human_size
+from lambda_artifacts.metadata import METADATA_VERSION, metadata_path
+from lambda_targets.platforms import LambdaPlatform
+from lambda_targets.target_types import (
+    AWSLambdaArchitectureField,
+    PythonAWSLambda,
+    PythonAwsLambdaCompileBytecode,
+    PythonAwsLambdaExclude,
+    PythonAwsLambdaHandlerField,
+    PythonAwsLambdaIncludeRequirements,
+    PythonAwsLambdaIncludeSources,
+    PythonAWSLambdaLayer,
+    PythonAwsLambdaLayerDependenciesField,
+    PythonAwsLambdaLayersField,
+    PythonAwsLambdaRuntime,
+)
+from pants.backend.python.target_types import PexLayout, PythonRequirementsField
 from pants.backend.python.util_rules.faas import (
     PythonFaaSCompletePlatforms,
     PythonFaaSDependencies,
@@ -29,7 +52,7 @@ from pants.backend.python.util_rules.pex import CompletePlatforms, Pex, PythonEx
 from pants.backend.python.util_rules.pex_cli import PexCliProcess
 from pants.backend.python.util_rules.pex_from_targets import PexFromTargetsRequest
 from pants.core.goals.package import BuiltPackage, BuiltPackageArtifact, OutputPathField, PackageFieldSet
-from pants.engine.addresses import Address
+from pants.engine.addresses import Address, Addresses, UnparsedAddressInputs
 from pants.engine.fs import (
     EMPTY_DIGEST,
     AddPrefix,
@@ -45,23 +68,16 @@ from pants.engine.fs import (
 )
 from pants.engine.process import Process, ProcessResult
 from pants.engine.rules import Get, MultiGet, collect_rules, rule
-from pants.engine.target import InvalidTargetException
+from pants.engine.target import (
+    AllTargets,
+    InvalidFieldException,
+    InvalidTargetException,
+    Targets,
+    TransitiveTargets,
+    TransitiveTargetsRequest,
+)
 from pants.engine.unions import UnionRule
 from pants.util.logging import LogLevel
-
-from lambda_targets.platforms import LambdaPlatform
-from lambda_targets.target_types import (
-    AWSLambdaArchitectureField,
-    PythonAWSLambda,
-    PythonAwsLambdaCompileBytecode,
-    PythonAwsLambdaExclude,
-    PythonAwsLambdaHandlerField,
-    PythonAwsLambdaIncludeRequirements,
-    PythonAwsLambdaIncludeSources,
-    PythonAWSLambdaLayer,
-    PythonAwsLambdaLayerDependenciesField,
-    PythonAwsLambdaRuntime,
-)
 
 # Where Lambda looks in a layer for Python code, whatever the runtime version.
 # https://docs.aws.amazon.com/lambda/latest/dg/packaging-layers.html#packaging-layers-paths
@@ -87,6 +103,7 @@ class PythonAwsLambdaFieldSet(_BaseFieldSet):
     required_fields = (PythonAwsLambdaHandlerField,)
 
     handler: PythonAwsLambdaHandlerField
+    layers: PythonAwsLambdaLayersField
 
 
 @dataclass(frozen=True)
@@ -111,6 +128,15 @@ class BuildLambdaArtifactRequest:
     prefix: str | None
     exclude: tuple[str, ...]
     compile_bytecode: bool
+    # A function's layers, already built: they go into its metadata and size report.
+    layers: tuple[LayerSummary, ...]
+
+
+@dataclass(frozen=True)
+class LayerSummary:
+    address: str
+    output_filename: str  # relative to the dist folder
+    unzipped_bytes: int
 
 
 @dataclass(frozen=True)
@@ -142,10 +168,36 @@ async def resolve_lambda_platform(request: LambdaPlatformRequest) -> ResolvedLam
     return ResolvedLambdaPlatform(CompletePlatforms.from_snapshot(snapshot), platform)
 
 
+class LambdaCheckFailed(Exception):
+    """A function that would fail on Lambda: the message names the target, the field and the fix."""
+
+
+@dataclass(frozen=True)
+class BuiltLambdaArtifact:
+    """A zip, its metadata file, and what the zip step reported (sizes, digest, handler check)."""
+
+    package: BuiltPackage
+    output_filename: str
+    report: dict
+    metadata: dict
+
+
 @rule(desc="Package a Python AWS Lambda function", level=LogLevel.DEBUG)
 async def package_python_aws_lambda_function(field_set: PythonAwsLambdaFieldSet) -> BuiltPackage:
-    return await Get(
-        BuiltPackage,
+    layer_targets = await Get(
+        Targets,
+        UnparsedAddressInputs(
+            field_set.layers.value or (),
+            owning_address=field_set.address,
+            description_of_origin=f"the `layers` field of {field_set.address}",
+        ),
+    )
+    layer_field_sets = [_layer_field_set(field_set, target) for target in layer_targets]
+    layers = await MultiGet(
+        Get(BuiltLambdaArtifact, PythonAwsLambdaLayerFieldSet, layer) for layer in layer_field_sets
+    )
+    function = await Get(
+        BuiltLambdaArtifact,
         BuildLambdaArtifactRequest(
             address=field_set.address,
             target_alias=PythonAWSLambda.alias,
@@ -159,14 +211,111 @@ async def package_python_aws_lambda_function(field_set: PythonAwsLambdaFieldSet)
             prefix=None,
             exclude=field_set.exclude.value or (),
             compile_bytecode=field_set.compile_bytecode.value,
+            layers=tuple(
+                LayerSummary(layer.metadata["address"], layer.output_filename, layer.report["unzipped_bytes"])
+                for layer in layers
+            ),
         ),
+    )
+    transitive = await Get(TransitiveTargets, TransitiveTargetsRequest([field_set.address]))
+    _check_third_party_is_provided(field_set, transitive, function, layers)
+    _check_size(field_set, function, layers)
+    return function.package
+
+
+def _layer_field_set(function: PythonAwsLambdaFieldSet, target) -> PythonAwsLambdaLayerFieldSet:
+    """The layer's field set, if it is a layer for the function's platform; else a clear error."""
+    where = f"The `layers` field of {function.address}"
+    if not PythonAwsLambdaLayerFieldSet.is_applicable(target):
+        raise InvalidFieldException(
+            f"{where} names {target.address}, a `{target.alias}` target, not a "
+            f"`{PythonAWSLambdaLayer.alias}`. List only layer targets there, e.g. "
+            f'`layers=["3rdparty/python:pypi"]`.'
+        )
+    layer = PythonAwsLambdaLayerFieldSet.create(target)
+    function_platform = (function.runtime.value, function.architecture.value)
+    layer_platform = (layer.runtime.value, layer.architecture.value)
+    if function_platform != layer_platform:
+        raise InvalidFieldException(
+            f"{where} names {target.address}, which is built for {' '.join(map(str, layer_platform))}, "
+            f"but the function runs on {' '.join(map(str, function_platform))}: its compiled code "
+            f"and bytecode would not load. Set the same `runtime` and `architecture` on both (best "
+            f"once, in the root BUILD's `__defaults__`), or name a layer built for "
+            f"{' '.join(map(str, function_platform))}."
+        )
+    return layer
+
+
+def _check_third_party_is_provided(
+    field_set: PythonAwsLambdaFieldSet,
+    transitive: TransitiveTargets,
+    function: BuiltLambdaArtifact,
+    layers: tuple[BuiltLambdaArtifact, ...],
+) -> None:
+    """Every distribution the function's code depends on must ship in the zip or a layer."""
+    provided = {
+        dist["name"]
+        for artifact in (function, *layers)
+        for dist in artifact.report["distributions"]
+        if dist["version"] is not None
+    }
+    missing: dict[str, str] = {}
+    for target in transitive.closure:
+        if target.has_field(PythonRequirementsField):
+            for requirement in target[PythonRequirementsField].value:
+                name = canonical_name(requirement.project_name)
+                if name not in provided:
+                    missing.setdefault(name, str(target.address))
+    if not missing:
+        return
+    listing = "\n".join(f"    {name} (from {address})" for name, address in sorted(missing.items()))
+    layer_list = ", ".join(field_set.layers.value or ()) or "none"
+    raise LambdaCheckFailed(
+        f"{field_set.address} depends on third-party code that none of its layers provides, so "
+        f"its imports would fail on Lambda:\n{listing}\nIts `layers` are: {layer_list}. Add each "
+        f"requirement to a layer's requirements (e.g. 3rdparty/python/pypi-requirements.txt, then "
+        f"relock), name a layer that has it in the function's `layers`, or set "
+        f"`include_requirements=True` on the function to ship it in the function's own zip."
+    )
+
+
+def _check_size(
+    field_set: PythonAwsLambdaFieldSet, function: BuiltLambdaArtifact, layers: tuple[BuiltLambdaArtifact, ...]
+) -> None:
+    total = function.report["unzipped_bytes"] + sum(layer.report["unzipped_bytes"] for layer in layers)
+    if total <= UNZIPPED_LIMIT_BYTES:
+        return
+    parts = "\n".join(
+        f"    {name}: {human_size(artifact.report['unzipped_bytes'])}"
+        for name, artifact in (
+            (str(field_set.address), function),
+            *((layer.metadata["address"], layer) for layer in layers),
+        )
+    )
+    largest = sorted(
+        (d for artifact in (function, *layers) for d in artifact.report["distributions"]),
+        key=lambda d: -d["unzipped_bytes"],
+    )[:5]
+    raise LambdaCheckFailed(
+        f"{field_set.address} and its `layers` unzip to {total:,} bytes, over Lambda's limit of "
+        f"{UNZIPPED_LIMIT_BYTES:,} bytes for a function and all its layers by "
+        f"{human_size(total - UNZIPPED_LIMIT_BYTES)}:\n{parts}\nLargest: "
+        + ", ".join(f"{d['name']} {human_size(d['unzipped_bytes'])}" for d in largest)
+        + ".\nDrop or slim a requirement, add to the layers' `exclude`, or split the layers "
+        "between functions."
     )
 
 
 @rule(desc="Package a Python AWS Lambda layer", level=LogLevel.DEBUG)
 async def package_python_aws_lambda_layer(field_set: PythonAwsLambdaLayerFieldSet) -> BuiltPackage:
+    layer = await Get(BuiltLambdaArtifact, PythonAwsLambdaLayerFieldSet, field_set)
+    return layer.package
+
+
+@rule(desc="Build a Python AWS Lambda layer", level=LogLevel.DEBUG)
+async def build_python_aws_lambda_layer(field_set: PythonAwsLambdaLayerFieldSet) -> BuiltLambdaArtifact:
     return await Get(
-        BuiltPackage,
+        BuiltLambdaArtifact,
         BuildLambdaArtifactRequest(
             address=field_set.address,
             target_alias=PythonAWSLambdaLayer.alias,
@@ -180,6 +329,7 @@ async def package_python_aws_lambda_layer(field_set: PythonAwsLambdaLayerFieldSe
             prefix=LAYER_PREFIX,
             exclude=field_set.exclude.value or (),
             compile_bytecode=field_set.compile_bytecode.value,
+            layers=(),
         ),
     )
 
@@ -195,6 +345,8 @@ class ZipTreeRequest:
     exclude: tuple[str, ...]
     # Compile .pyc for this runtime; None: ship sources only.
     compile_for: LambdaPlatform | None
+    # `module:function` to look for in the tree (functions only).
+    handler: str | None
     description: str
 
 
@@ -240,6 +392,8 @@ async def zip_tree(request: ZipTreeRequest) -> BuiltZip:
     args += [f"--exclude={pattern}" for pattern in request.exclude]
     if compile_for is not None:
         args += ["--compile", f"--ddir={request.lambda_root}"]
+    if request.handler is not None:
+        args.append(f"--handler={request.handler}")
     input_digest = await Get(Digest, MergeDigests([script_digest, tree_digest]))
     result = await Get(
         ProcessResult,
@@ -263,6 +417,22 @@ async def zip_tree(request: ZipTreeRequest) -> BuiltZip:
     return BuiltZip(zip_digest, json.loads(report_file.content))
 
 
+async def _repository_functions(all_targets: AllTargets) -> dict[str, list[str]]:
+    functions = [t for t in all_targets if t.alias == PythonAWSLambda.alias]
+    layers = await MultiGet(
+        Get(
+            Addresses,
+            UnparsedAddressInputs(
+                t[PythonAwsLambdaLayersField].value or (),
+                owning_address=t.address,
+                description_of_origin=f"the `layers` field of {t.address}",
+            ),
+        )
+        for t in functions
+    )
+    return {str(t.address): [str(a) for a in addresses] for t, addresses in zip(functions, layers)}
+
+
 def _reexported_handler(handler: ResolvedPythonFaaSHandler) -> FileContent:
     # Every function gets the same handler setting in AWS, whatever its module is called.
     module = PythonAwsLambdaHandlerField.reexported_handler_module
@@ -270,7 +440,9 @@ def _reexported_handler(handler: ResolvedPythonFaaSHandler) -> FileContent:
 
 
 @rule(desc="Build a Python AWS Lambda artifact", level=LogLevel.DEBUG)
-async def build_lambda_artifact(request: BuildLambdaArtifactRequest) -> BuiltPackage:
+async def build_lambda_artifact(
+    request: BuildLambdaArtifactRequest, all_targets: AllTargets
+) -> BuiltLambdaArtifact:
     lambda_platform = await Get(
         ResolvedLambdaPlatform,
         LambdaPlatformRequest(request.runtime, request.architecture, request.complete_platforms),
@@ -278,9 +450,11 @@ async def build_lambda_artifact(request: BuildLambdaArtifactRequest) -> BuiltPac
     complete_platforms = lambda_platform.complete_platforms
 
     additional_sources = EMPTY_DIGEST
+    handler_spec = None
     if request.handler is not None:
         handler = await Get(ResolvedPythonFaaSHandler, ResolvePythonFaaSHandlerRequest(request.handler))
         additional_sources = await Get(Digest, CreateDigest([_reexported_handler(handler)]))
+        handler_spec = f"{handler.module}:{handler.func}"
 
     pex = await Get(
         Pex,
@@ -335,7 +509,51 @@ async def build_lambda_artifact(request: BuildLambdaArtifactRequest) -> BuiltPac
             exclude_root=request.prefix or "",
             exclude=request.exclude,
             compile_for=lambda_platform.platform if request.compile_bytecode else None,
+            handler=handler_spec,
             description=f"Zip {request.target_alias} {request.address}",
+        ),
+    )
+    if zipped.report.get("handler_problem"):
+        raise LambdaCheckFailed(
+            f"The `handler` field of {request.address} is `{request.handler.value}`, but "
+            f"{zipped.report['handler_problem']}, so every invocation would fail on Lambda with "
+            f"`Runtime.ImportModuleError` or `Runtime.HandlerNotFound`. Point `handler` at a "
+            f"function the module defines (`file.py:function` or `package.module:function`), or "
+            f"run `./pants tailor ::` if the module's folder has no `python_sources` target."
+        )
+
+    repository_functions = await _repository_functions(all_targets)
+    platform = lambda_platform.platform
+    layers_unzipped = sum(layer.unzipped_bytes for layer in request.layers)
+    metadata = {
+        "version": METADATA_VERSION,
+        "address": str(request.address),
+        "target_type": request.target_alias,
+        "kind": "layer" if request.prefix else "function",
+        "artifact": os.path.basename(output_filename),
+        "runtime": platform.runtime if platform else None,
+        "architecture": platform.architecture if platform else None,
+        "handler": (
+            f"{PythonAwsLambdaHandlerField.reexported_handler_module}.handler" if handler_spec else None
+        ),
+        "handler_source": handler_spec,
+        "layers": [layer.address for layer in request.layers],
+        # Relative to the dist folder, like the zip's own path.
+        "layer_artifacts": [layer.output_filename for layer in request.layers],
+        "sha256": zipped.report["sha256"],
+        "zipped_bytes": zipped.report["zipped_bytes"],
+        "unzipped_bytes": zipped.report["unzipped_bytes"],
+        "unzipped_bytes_with_layers": zipped.report["unzipped_bytes"] + layers_unzipped,
+        # Every function in the repository when this was built, with its layers, so that a
+        # deploy that finds only some artifacts built (CI builds what changed) still knows every
+        # function, and which ones use a layer it publishes.
+        "repository_functions": repository_functions,
+    }
+    metadata_file = metadata_path(output_filename)
+    metadata_digest = await Get(
+        Digest,
+        CreateDigest(
+            [FileContent(metadata_file, (json.dumps(metadata, indent=2, sort_keys=True) + "\n").encode())]
         ),
     )
 
@@ -350,21 +568,31 @@ async def build_lambda_artifact(request: BuildLambdaArtifactRequest) -> BuiltPac
         extra_log_lines.append(
             f"    Handler: {PythonAwsLambdaHandlerField.reexported_handler_module}.handler"
         )
-    extra_log_lines.extend(size_log_lines(zipped.report))
-    return BuiltPackage(
-        digest=zipped.digest,
-        artifacts=(BuiltPackageArtifact(output_filename, extra_log_lines=tuple(extra_log_lines)),),
+    if request.layers:
+        extra_log_lines.append(f"    Layers: {', '.join(layer.address for layer in request.layers)}")
+    extra_log_lines.extend(size_log_lines(zipped.report, layers_unzipped if request.layers else None))
+    digest = await Get(Digest, MergeDigests([zipped.digest, metadata_digest]))
+    package = BuiltPackage(
+        digest=digest,
+        artifacts=(
+            BuiltPackageArtifact(output_filename, extra_log_lines=tuple(extra_log_lines)),
+            BuiltPackageArtifact(metadata_file),
+        ),
     )
+    return BuiltLambdaArtifact(package, output_filename, zipped.report, metadata)
 
 
-def size_log_lines(report: dict, largest: int = 5) -> list[str]:
+def size_log_lines(report: dict, layers_unzipped: int | None = None, largest: int = 5) -> list[str]:
+    """The artifact's sizes; for a function with layers, also their total against Lambda's limit."""
     unzipped = report["unzipped_bytes"]
-    share = 100 * unzipped / UNZIPPED_LIMIT_BYTES
+    total = unzipped + (layers_unzipped or 0)
+    share = 100 * total / UNZIPPED_LIMIT_BYTES
     share_text = f"{share:.1f}%" if share >= 0.1 else "<0.1%"
     lines = [
-        f"    Size: {human_size(report['zipped_bytes'])} zipped, {human_size(unzipped)} unzipped "
-        f"({share_text} of Lambda's {UNZIPPED_LIMIT_BYTES:,}-byte limit for a function and its layers, "
-        f"{human_size(UNZIPPED_LIMIT_BYTES - unzipped)} headroom)"
+        f"    Size: {human_size(report['zipped_bytes'])} zipped, {human_size(unzipped)} unzipped"
+        + (f", {human_size(total)} with its layers" if layers_unzipped is not None else "")
+        + f" ({share_text} of Lambda's {UNZIPPED_LIMIT_BYTES:,}-byte limit for a function and "
+        f"its layers, {human_size(UNZIPPED_LIMIT_BYTES - total)} headroom)"
     ]
     if report.get("bytecode_python"):
         failures = report["bytecode_failures"]

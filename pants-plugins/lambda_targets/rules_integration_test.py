@@ -16,6 +16,10 @@ from pathlib import Path
 
 import pytest
 import toml
+from lambda_targets import register
+from lambda_targets import rules as lambda_rules
+from lambda_targets.rules import PythonAwsLambdaFieldSet, PythonAwsLambdaLayerFieldSet
+from lambda_targets.target_types import PythonAWSLambda
 from pants.backend.python.dependency_inference.rules import import_rules
 from pants.backend.python.goals import package_pex_binary
 from pants.backend.python.target_types import PythonRequirementTarget, PythonSourcesGeneratorTarget
@@ -27,12 +31,8 @@ from pants.core.goals.package import BuiltPackage
 from pants.core.target_types import rules as core_target_types_rules
 from pants.engine.addresses import Address
 from pants.engine.fs import DigestContents
-from pants.engine.target import InvalidTargetException
+from pants.engine.target import InvalidFieldException, InvalidTargetException
 from pants.testutil.rule_runner import QueryRule, RuleRunner, engine_error
-
-from lambda_targets import register
-from lambda_targets.rules import PythonAwsLambdaFieldSet, PythonAwsLambdaLayerFieldSet
-from lambda_targets.target_types import PythonAWSLambda
 
 PANTS_TOML = Path("pants.toml")
 
@@ -125,7 +125,7 @@ def rule_runner(tmp_path: Path) -> RuleRunner:
             "3rdparty/BUILD": "python_requirement(name='greeting', requirements=['greeting==1.0'])",
             "BUILD": (
                 "python_aws_lambda_function(name='fn', handler='src/app/handler.py:handle',"
-                " include_requirements=False, runtime='python3.11')\n"
+                " include_requirements=False, runtime='python3.11', layers=[':layer'])\n"
                 "python_aws_lambda_layer(name='layer', dependencies=['3rdparty:greeting'],"
                 " include_sources=False, runtime='python3.11')\n"
             ),
@@ -135,13 +135,25 @@ def rule_runner(tmp_path: Path) -> RuleRunner:
 
 
 def build(rule_runner: RuleRunner, target_name: str) -> tuple[BuiltPackage, zipfile.ZipFile]:
+    built, contents = build_files(rule_runner, target_name)
+    return built, zipfile.ZipFile(io.BytesIO(contents[built.artifacts[0].relpath]))
+
+
+def build_files(rule_runner: RuleRunner, target_name: str) -> tuple[BuiltPackage, dict[str, bytes]]:
     target = rule_runner.get_target(Address("", target_name=target_name))
     field_set_type = (
         PythonAwsLambdaFieldSet if target.alias == PythonAWSLambda.alias else PythonAwsLambdaLayerFieldSet
     )
     built = rule_runner.request(BuiltPackage, [field_set_type.create(target)])
-    (content,) = rule_runner.request(DigestContents, [built.digest])
-    return built, zipfile.ZipFile(io.BytesIO(content.content))
+    contents = rule_runner.request(DigestContents, [built.digest])
+    return built, {content.path: content.content for content in contents}
+
+
+FUNCTION_WITH = (
+    "python_aws_lambda_layer(name='layer', dependencies=['3rdparty:greeting'], include_sources=False,"
+    " runtime='python3.11')\n"
+    "python_aws_lambda_function(name='fn', runtime='python3.11', include_requirements=False, {})\n"
+)
 
 
 def test_layer_installs_requirements_under_python(rule_runner: RuleRunner) -> None:
@@ -206,3 +218,112 @@ def test_unknown_runtime_is_a_clear_error(rule_runner: RuleRunner) -> None:
 
     with engine_error(InvalidTargetException, contains="python3.11"):
         rule_runner.get_target(Address("", target_name="layer"))
+
+
+def test_metadata_beside_each_zip_says_what_it_is(rule_runner: RuleRunner) -> None:
+    function, function_files = build_files(rule_runner, "fn")
+    layer, layer_files = build_files(rule_runner, "layer")
+
+    assert [a.relpath for a in function.artifacts] == ["fn.zip", "fn.metadata.json"]
+    metadata = json.loads(function_files["fn.metadata.json"])
+    assert metadata == {
+        "version": 1,
+        "address": "//:fn",
+        "target_type": "python_aws_lambda_function",
+        "kind": "function",
+        "artifact": "fn.zip",
+        "runtime": "python3.11",
+        "architecture": "x86_64",
+        "handler": "lambda_function.handler",
+        "handler_source": "app.handler:handle",
+        "layers": ["//:layer"],
+        "layer_artifacts": ["layer.zip"],
+        "sha256": hashlib.sha256(function_files["fn.zip"]).hexdigest(),
+        "zipped_bytes": len(function_files["fn.zip"]),
+        "unzipped_bytes": metadata["unzipped_bytes"],
+        "unzipped_bytes_with_layers": metadata["unzipped_bytes_with_layers"],
+        "repository_functions": {"//:fn": ["//:layer"]},
+    }
+    layer_metadata = json.loads(layer_files["layer.metadata.json"])
+    assert layer_metadata["kind"] == "layer" and layer_metadata["handler"] is None
+    assert layer_metadata["sha256"] == hashlib.sha256(layer_files["layer.zip"]).hexdigest()
+    assert (
+        metadata["unzipped_bytes_with_layers"]
+        == metadata["unzipped_bytes"] + layer_metadata["unzipped_bytes"]
+    )
+    assert "    Layers: //:layer" in function.artifacts[0].extra_log_lines
+
+
+@pytest.mark.parametrize(
+    "handler, problem",
+    [
+        (
+            "src/app/handler.py:handel",
+            "app/handler.py defines no `handel` at its top level (it defines: greeting, handle)",
+        ),
+        ("app.missing:handle", "the handler's module `app.missing` is not in the artifact"),
+    ],
+)
+def test_a_handler_the_module_does_not_define_is_refused(
+    rule_runner: RuleRunner, handler: str, problem: str
+) -> None:
+    rule_runner.write_files({"BUILD": FUNCTION_WITH.format(f"handler='{handler}', layers=[':layer']")})
+
+    with engine_error(contains=problem):
+        build(rule_runner, "fn")
+
+
+def test_a_handler_bound_by_import_or_assignment_is_found(rule_runner: RuleRunner) -> None:
+    rule_runner.write_files(
+        {
+            "src/app/entry.py": (
+                "from app.handler import handle as imported\n"
+                "try:\n    assigned = imported\nexcept ImportError:\n    pass\n"
+            ),
+            "BUILD": FUNCTION_WITH.format("handler='src/app/entry.py:assigned', layers=[':layer']"),
+        }
+    )
+
+    built, zf = build(rule_runner, "fn")
+
+    assert zf.read("lambda_function.py") == b"from app.entry import assigned as handler\n"
+
+
+def test_a_requirement_no_layer_provides_is_refused(rule_runner: RuleRunner) -> None:
+    rule_runner.write_files({"BUILD": FUNCTION_WITH.format("handler='src/app/handler.py:handle'")})
+
+    with engine_error(contains="//:fn depends on third-party code that none of its layers provides"):
+        build(rule_runner, "fn")
+    with engine_error(contains="    greeting (from 3rdparty:greeting)"):
+        build(rule_runner, "fn")
+
+
+def test_a_layer_for_another_runtime_is_refused(rule_runner: RuleRunner) -> None:
+    rule_runner.write_files(
+        {
+            "BUILD": (
+                "python_aws_lambda_layer(name='layer312', dependencies=['3rdparty:greeting'],"
+                " runtime='python3.12', architecture='arm64')\n"
+                "python_aws_lambda_function(name='fn', handler='src/app/handler.py:handle',"
+                " runtime='python3.11', include_requirements=False, layers=[':layer312'])\n"
+            )
+        }
+    )
+
+    with engine_error(
+        InvalidFieldException,
+        contains="names //:layer312, which is built for python3.12 arm64, but the function runs on python3.11 x86_64",
+    ):
+        build(rule_runner, "fn")
+
+
+def test_a_function_and_layers_over_lambdas_unzipped_limit_are_refused(
+    rule_runner: RuleRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Real artifacts, a lower limit: building 262 MB for real would take minutes.
+    monkeypatch.setattr(lambda_rules, "UNZIPPED_LIMIT_BYTES", 1_000)
+
+    with engine_error(contains="//:fn and its `layers` unzip to"):
+        build(rule_runner, "fn")
+    with engine_error(contains="over Lambda's limit of 1,000 bytes for a function and all its layers"):
+        build(rule_runner, "fn")

@@ -8,6 +8,7 @@ runtime), this backport refuses instead: it derives the platform from facts it k
 
 from __future__ import annotations
 
+from lambda_targets.platforms import KNOWN_ARCHITECTURES, KNOWN_RUNTIMES
 from pants.backend.python.target_types import PythonResolveField
 from pants.backend.python.util_rules.faas import (
     PythonFaaSCompletePlatforms,
@@ -24,8 +25,6 @@ from pants.engine.target import (
     Target,
 )
 from pants.util.strutil import help_text, softwrap
-
-from lambda_targets.platforms import KNOWN_ARCHITECTURES, KNOWN_RUNTIMES
 
 LAMBDA_DOCS = "https://docs.aws.amazon.com/lambda/latest/dg/lambda-python.html"
 LAYER_DOCS = "https://docs.aws.amazon.com/lambda/latest/dg/configuration-layers.html"
@@ -93,8 +92,27 @@ class PythonAwsLambdaLayerDependenciesField(PythonFaaSDependencies):
     required = True
 
 
-# The two fields below are this repository's additions; upstream Pants has neither. Upgrading
-# Pants means keeping a small plugin for them, or dropping them (see README.md).
+# The three fields below are this repository's additions; upstream Pants has none of them, and
+# rejects them as `Unrecognized field`. Upgrading Pants means keeping a small plugin for them, or
+# dropping them (see README.md).
+
+
+class PythonAwsLambdaLayersField(StringSequenceField):
+    alias = "layers"
+    default = ()
+    help = help_text(f"""
+        Addresses of the `python_aws_lambda_layer` targets this function runs with, in the order
+        Lambda applies them (a later layer overwrites an earlier one). See {LAYER_DOCS}.
+
+        `package` checks the function against them: every third-party distribution the function
+        depends on must be in one of them, each must be built for the function's `runtime` and
+        `architecture`, and together they must fit Lambda's unzipped size limit. The list is
+        recorded in the function's `.metadata.json`, which the deploy tool reads to set the
+        function's layers. Set it once for the whole repository in the root BUILD's
+        `__defaults__`; Lambda allows at most 5.
+
+        Upstream Pants has no such field (pantsbuild/pants#19256).
+        """)
 
 
 class PythonAwsLambdaExclude(StringSequenceField):
@@ -163,6 +181,7 @@ class PythonAWSLambda(_AWSLambdaBaseTarget):
         *_AWSLambdaBaseTarget.core_fields,
         PythonFaaSDependencies,
         PythonAwsLambdaHandlerField,
+        PythonAwsLambdaLayersField,
         PythonAwsLambdaExclude,
         PythonAwsLambdaCompileBytecode,
     )

@@ -1,0 +1,248 @@
+"""Checks a built function with its layers the way Lambda will load them, without calling it.
+
+    python lambda_check.py FUNCTION.zip [--layer LAYER.zip]... --runtime python3.11
+        --glibc 2.26 --machine x86_64 [--handler lambda_function.handler]
+
+Run by `./pants test` for every `python_aws_lambda_function` (pants-plugins/lambda_sandbox), with
+the runtime's CPython. It unpacks the layers, in order, into a read-only `opt/` and the function
+into a read-only `task/`, then, in a fresh interpreter that sees only Lambda's `sys.path`:
+
+- imports the handler's module and finds the handler in it: what Lambda's init phase does;
+- checks that every module came from the artifacts or the standard library, and that nothing
+  imported from the layers was compiled from source (their `.pyc` are what runs);
+
+and, on the files:
+
+- no shared object needs a newer glibc than the runtime has, or is for another CPU;
+- the function and its layers fit Lambda's unzipped size limit.
+
+It prints one line per check and exits 1 if any failed. Standard library only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+import textwrap
+import zipfile
+from pathlib import Path
+
+# Lambda's limit for a function and all its layers, unzipped (also in artifact_zip.py, which
+# runs alone in build sandboxes and so cannot import it from here).
+UNZIPPED_LIMIT_BYTES = 262_144_000
+# ELF e_machine values, by the machine name in wheel tags.
+ELF_MACHINES = {"x86_64": 62, "aarch64": 183}
+
+# Runs in the Lambda-like interpreter: `python -I -S -c IMPORT_PROBE task opt site handler`.
+IMPORT_PROBE = textwrap.dedent("""
+    import importlib, importlib.machinery, json, sys
+    task, opt, site, handler_spec = sys.argv[1:5]
+    sys.path[:] = [task, site, opt + "/python"] + [p for p in sys.path if p]
+    compiled = []
+    _source_to_code = importlib.machinery.SourceFileLoader.source_to_code
+    def source_to_code(self, data, path, *args, **kwargs):
+        compiled.append(path)
+        return _source_to_code(self, data, path, *args, **kwargs)
+    importlib.machinery.SourceFileLoader.source_to_code = source_to_code
+    module_name, _, function_name = handler_spec.rpartition(".")
+    handler = getattr(importlib.import_module(module_name), function_name)
+    json.dump({
+        "callable": callable(handler),
+        "compiled_from_source": compiled,
+        "modules": {n: getattr(m, "__file__", None) for n, m in sorted(sys.modules.items())},
+        "stdlib": [p for p in sys.path[3:]],
+    }, sys.stdout)
+    """)
+
+
+def unpack(archive: Path, destination: Path) -> int:
+    """Unzips like Lambda, keeping the permission bits the zip records; returns unzipped bytes."""
+    total = 0
+    with zipfile.ZipFile(archive) as zf:
+        for info in zf.infolist():
+            zf.extract(info, destination)
+            mode = (info.external_attr >> 16) & 0o777
+            if mode:
+                os.chmod(destination / info.filename, mode)
+            total += info.file_size
+    return total
+
+
+def read_only(folder: Path) -> None:
+    for path in [folder, *folder.rglob("*")]:
+        if not path.is_symlink():
+            path.chmod(path.stat().st_mode & ~0o222)
+
+
+def read_only_mounts(folders: list[Path]) -> list[str]:
+    """An argv prefix that mounts `folders` read-only for the command (root ignores permission
+    bits), or nothing where user namespaces are not available."""
+    mounts = " && ".join(f"mount --bind {f} {f} && mount -o remount,bind,ro {f}" for f in folders)
+    prefix = ["unshare", "--user", "--map-root-user", "--mount", "sh", "-c"]
+    try:
+        probe = subprocess.run([*prefix, mounts], capture_output=True)
+    except FileNotFoundError:
+        return []
+    return [*prefix, mounts + ' && exec "$@"', "sh"] if probe.returncode == 0 else []
+
+
+def elf_facts(path: Path) -> tuple[int, set[tuple[int, ...]]] | None:
+    """(e_machine, GLIBC_x.y versions needed) of a 64-bit little-endian ELF file; None if the
+    file is not one. Reads the GNU version-needs section (SHT_GNU_verneed) like `readelf -V`."""
+    data = path.read_bytes()
+    if data[:4] != b"\x7fELF" or data[4] != 2 or data[5] != 1:
+        return None
+    machine = struct.unpack_from("<H", data, 18)[0]
+    (shoff,) = struct.unpack_from("<Q", data, 40)
+    shentsize, shnum = struct.unpack_from("<HH", data, 58)
+    sections = [struct.unpack_from("<IIQQQQIIQQ", data, shoff + i * shentsize) for i in range(shnum)]
+    needed: set[tuple[int, ...]] = set()
+    for _, kind, _, _, offset, _, link, info, _, _ in sections:
+        if kind != 0x6FFFFFFE:  # SHT_GNU_verneed
+            continue
+        strings = sections[link][4]
+        entry = offset
+        for _ in range(info):
+            _, count, _, aux_offset, next_offset = struct.unpack_from("<HHIII", data, entry)
+            aux = entry + aux_offset
+            for _ in range(count):
+                _, _, _, name, next_aux = struct.unpack_from("<IHHII", data, aux)
+                label = data[strings + name : data.index(b"\0", strings + name)].decode()
+                if label.startswith("GLIBC_") and label[6:7].isdigit():
+                    needed.add(tuple(int(x) for x in label[6:].split(".")))
+                aux += next_aux
+            entry += next_offset
+    return machine, needed
+
+
+def check_shared_objects(roots: list[Path], glibc: tuple[int, ...], machine: str) -> list[str]:
+    problems = []
+    for root in roots:
+        for path in sorted(root.rglob("*")):
+            if not path.is_file() or path.is_symlink():
+                continue
+            with path.open("rb") as f:
+                if f.read(4) != b"\x7fELF":
+                    continue
+            facts = elf_facts(path)
+            relative = path.relative_to(root.parent)
+            if facts is None:
+                problems.append(f"{relative} is not a 64-bit little-endian ELF file, as Lambda needs")
+                continue
+            found_machine, needed = facts
+            if found_machine != ELF_MACHINES[machine]:
+                problems.append(f"{relative} is for ELF machine {found_machine}, not {machine}")
+            if needed and max(needed) > glibc:
+                newest = ".".join(map(str, max(needed)))
+                problems.append(
+                    f"{relative} needs glibc {newest}; the runtime has {'.'.join(map(str, glibc))}"
+                )
+    return problems
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("function", type=Path)
+    parser.add_argument("--layer", type=Path, action="append", default=[])
+    parser.add_argument("--runtime", required=True, help="e.g. python3.11")
+    parser.add_argument("--glibc", required=True, help="the runtime's glibc, e.g. 2.26")
+    parser.add_argument("--machine", required=True, choices=sorted(ELF_MACHINES))
+    parser.add_argument("--handler", default="lambda_function.handler")
+    args = parser.parse_args(argv)
+
+    root = Path(tempfile.mkdtemp(prefix="lambda-check-"))
+    try:
+        results = run_checks(args, root)
+    finally:
+        for path in [root, *root.rglob("*")]:
+            if not path.is_symlink():
+                path.chmod(path.stat().st_mode | 0o200)
+        shutil.rmtree(root)
+
+    failed = 0
+    for description, problems in results:
+        print(f"{'ok  ' if not problems else 'FAIL'} {description}")
+        for problem in problems:
+            print(textwrap.indent(problem, "       "))
+        failed += bool(problems)
+    print(f"{len(results) - failed} of {len(results)} checks passed")
+    return 1 if failed else 0
+
+
+def run_checks(args: argparse.Namespace, root: Path) -> list[tuple[str, list[str]]]:
+    """(what was checked, problems found) for each check."""
+    results: list[tuple[str, list[str]]] = []
+    opt, task = root / "opt", root / "task"
+    opt.mkdir()
+    task.mkdir()
+    unzipped = sum(unpack(layer, opt) for layer in args.layer) + unpack(args.function, task)
+    read_only(opt)
+    read_only(task)
+
+    size_problems = []
+    if unzipped > UNZIPPED_LIMIT_BYTES:
+        size_problems.append(f"{unzipped:,} bytes unzipped, over Lambda's {UNZIPPED_LIMIT_BYTES:,}")
+    results.append(
+        (f"fits Lambda's unzipped limit ({100 * unzipped / UNZIPPED_LIMIT_BYTES:.1f}%)", size_problems)
+    )
+
+    glibc = tuple(int(x) for x in args.glibc.split("."))
+    results.append(
+        (
+            f"shared objects are {args.machine} and need glibc <= {args.glibc}",
+            check_shared_objects([opt, task], glibc, args.machine),
+        )
+    )
+
+    site = opt / "python" / "lib" / args.runtime / "site-packages"
+    scratch = root / "tmp"
+    scratch.mkdir()
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "LANG": "C.UTF-8",
+        "TMPDIR": str(scratch),
+        "AWS_REGION": "us-east-1",
+        "AWS_LAMBDA_FUNCTION_NAME": "lambda-check",
+        "LAMBDA_TASK_ROOT": str(task),
+    }
+    argv_probe = [
+        *read_only_mounts([opt, task]),
+        sys.executable,
+        "-I",
+        "-S",
+        "-c",
+        IMPORT_PROBE,
+        str(task),
+        str(opt),
+        str(site),
+        args.handler,
+    ]
+    probe = subprocess.run(argv_probe, capture_output=True, text=True, env=env, cwd=task)
+    if probe.returncode != 0:
+        results.append((f"imports {args.handler} the way Lambda's init does", [probe.stderr.strip()]))
+    else:
+        report = json.loads(probe.stdout)
+        init_problems = [] if report["callable"] else [f"{args.handler} is not callable"]
+        results.append((f"imports {args.handler} the way Lambda's init does", init_problems))
+        allowed = (str(root), *report["stdlib"])
+        leaked = [f"{n} from {o}" for n, o in report["modules"].items() if o and not o.startswith(allowed)]
+        results.append(("every module comes from the artifacts or the standard library", leaked))
+        if any(opt.rglob("*.pyc")):  # layers built with compile_bytecode (the default)
+            compiled = [p for p in report["compiled_from_source"] if p.startswith(str(opt))]
+            results.append(
+                (
+                    "modules from the layers run from their .pyc",
+                    [f"compiled from source: {p}" for p in compiled],
+                )
+            )
+    return results
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

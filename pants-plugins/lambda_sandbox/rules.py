@@ -1,0 +1,128 @@
+"""The `test` rule that checks a Lambda function in a Lambda-like sandbox."""
+
+from __future__ import annotations
+
+import importlib.resources
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from lambda_targets.platforms import LambdaPlatform
+from lambda_targets.rules import PythonAwsLambdaFieldSet, PythonAwsLambdaLayerFieldSet
+from lambda_targets.target_types import PythonAwsLambdaHandlerField, PythonAwsLambdaLayersField
+from pants.backend.python.util_rules.interpreter_constraints import InterpreterConstraints
+from pants.backend.python.util_rules.pex import PythonExecutable
+from pants.core.goals.package import BuiltPackage
+from pants.core.goals.test import TestFieldSet, TestRequest, TestResult, TestSubsystem
+from pants.engine.addresses import UnparsedAddressInputs
+from pants.engine.fs import (
+    CreateDigest,
+    Digest,
+    DigestContents,
+    DigestSubset,
+    FileContent,
+    MergeDigests,
+    PathGlobs,
+)
+from pants.engine.process import FallibleProcessResult, Process
+from pants.engine.rules import Get, MultiGet, collect_rules, rule
+from pants.engine.target import Targets, WrappedTarget, WrappedTargetRequest
+from pants.option.option_types import SkipOption
+from pants.option.subsystem import Subsystem
+from pants.util.logging import LogLevel
+
+
+class LambdaSandbox(Subsystem):
+    options_scope = "lambda-sandbox"
+    name = "Lambda sandbox"
+    help = "Checks each `python_aws_lambda_function` with its layers the way Lambda loads them."
+
+    skip = SkipOption("test")
+
+
+@dataclass(frozen=True)
+class LambdaSandboxFieldSet(TestFieldSet):
+    # Functions have no `sources` field; the inherited one stays empty.
+    required_fields = (PythonAwsLambdaHandlerField,)
+
+    handler: PythonAwsLambdaHandlerField
+    layers: PythonAwsLambdaLayersField
+
+
+class LambdaSandboxRequest(TestRequest):
+    tool_subsystem = LambdaSandbox
+    field_set_type = LambdaSandboxFieldSet
+
+
+@rule(desc="Check a Lambda function in a Lambda-like sandbox", level=LogLevel.DEBUG)
+async def check_in_lambda_sandbox(
+    batch: LambdaSandboxRequest.Batch[LambdaSandboxFieldSet, Any], test_subsystem: TestSubsystem
+) -> TestResult:
+    field_set = batch.single_element
+    wrapped = await Get(
+        WrappedTarget, WrappedTargetRequest(field_set.address, description_of_origin="<infallible>")
+    )
+    function = PythonAwsLambdaFieldSet.create(wrapped.target)
+    layer_targets = await Get(
+        Targets,
+        UnparsedAddressInputs(
+            field_set.layers.value or (),
+            owning_address=field_set.address,
+            description_of_origin=f"the `layers` field of {field_set.address}",
+        ),
+    )
+    # Packaging the function also refuses what package-time checks catch (handler, layers, size).
+    built_function, *built_layers = await MultiGet(
+        Get(BuiltPackage, PythonAwsLambdaFieldSet, function),
+        *(
+            Get(BuiltPackage, PythonAwsLambdaLayerFieldSet, PythonAwsLambdaLayerFieldSet.create(t))
+            for t in layer_targets
+        ),
+    )
+    metadata_path = built_function.artifacts[1].relpath
+    assert metadata_path is not None
+    metadata_contents = await Get(
+        DigestContents, DigestSubset(built_function.digest, PathGlobs([metadata_path]))
+    )
+    metadata = json.loads(metadata_contents[0].content)
+    platform = LambdaPlatform(metadata["runtime"], metadata["architecture"])
+    python = await Get(
+        PythonExecutable,
+        InterpreterConstraints(["CPython=={}.{}.*".format(*platform.python_version)]),
+    )
+    script = FileContent(
+        "__lambda_check/lambda_check.py",
+        importlib.resources.read_binary("lambda_artifacts", "lambda_check.py"),
+    )
+    script_digest = await Get(Digest, CreateDigest([script]))
+    input_digest = await Get(
+        Digest,
+        MergeDigests([script_digest, built_function.digest, *(layer.digest for layer in built_layers)]),
+    )
+    result = await Get(
+        FallibleProcessResult,
+        Process(
+            argv=(
+                python.path,
+                script.path,
+                built_function.artifacts[0].relpath or "",
+                *(f"--layer={path}" for path in metadata["layer_artifacts"]),
+                f"--runtime={platform.runtime}",
+                f"--glibc={'.'.join(map(str, platform.glibc))}",
+                f"--machine={platform.machine}",
+                f"--handler={metadata['handler']}",
+            ),
+            input_digest=input_digest,
+            append_only_caches=python.append_only_caches,
+            immutable_input_digests=python.immutable_input_digests,
+            # `unshare` and `mount`, to make /opt and /var/task read-only for real.
+            env={"PATH": "/usr/bin:/bin:/usr/sbin:/sbin"},
+            description=f"Check {field_set.address} in a Lambda-like sandbox",
+            level=LogLevel.DEBUG,
+        ),
+    )
+    return TestResult.from_fallible_process_result(result, field_set.address, test_subsystem.output)
+
+
+def rules():
+    return [*collect_rules(), *LambdaSandboxRequest.rules()]
