@@ -57,7 +57,10 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     )
     options.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help=f"default: {DEFAULT_CONFIG}")
     options.add_argument(
-        "--dist", type=Path, default=DEFAULT_DIST, help=f"where ./pants package wrote (default: {DEFAULT_DIST})"
+        "--dist",
+        type=Path,
+        default=DEFAULT_DIST,
+        help=f"where ./pants package wrote (default: {DEFAULT_DIST})",
     )
     options.add_argument("-v", "--verbose", action="store_true", help="log every AWS call")
     commands.add_parser("plan", parents=[options], help="say what apply would do; change nothing")

@@ -128,7 +128,9 @@ class Workspace:
         recorded.update(address=address, sha256=hashlib.sha256(self.artifacts[key].read_bytes()).hexdigest())
         self.metadata_path(key).write_text(json.dumps(recorded))
         for other in self.artifacts:
-            self.write_metadata(other, lambda m: m["repository_functions"].update({address: recorded["layers"]}))
+            self.write_metadata(
+                other, lambda m: m["repository_functions"].update({address: recorded["layers"]})
+            )
         return key
 
     def unbuild(self, key: str) -> None:

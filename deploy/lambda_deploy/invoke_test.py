@@ -192,7 +192,10 @@ def test_a_missing_artifact_says_what_to_build(workspace: Workspace) -> None:
     run = run_invoke(workspace, "api-handler", api_event(ORDER))
 
     assert run.exit_code == 2
-    assert "function src/python/api_handler:lambda: `./pants package src/python/api_handler:lambda`" in run.stderr
+    assert (
+        "function src/python/api_handler:lambda: `./pants package src/python/api_handler:lambda`"
+        in run.stderr
+    )
     assert run.stdout == ""
 
 

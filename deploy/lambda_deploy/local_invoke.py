@@ -124,7 +124,10 @@ def add_arguments(parser: argparse.ArgumentParser, default_config: Path, default
     )
     parser.add_argument("--config", type=Path, default=default_config, help=f"default: {default_config}")
     parser.add_argument(
-        "--dist", type=Path, default=default_dist, help=f"where ./pants package wrote (default: {default_dist})"
+        "--dist",
+        type=Path,
+        default=default_dist,
+        help=f"where ./pants package wrote (default: {default_dist})",
     )
 
 
