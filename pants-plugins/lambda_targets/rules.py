@@ -220,7 +220,11 @@ async def package_python_aws_lambda_function(field_set: PythonAwsLambdaFieldSet)
     transitive = await Get(TransitiveTargets, TransitiveTargetsRequest([field_set.address]))
     _check_third_party_is_provided(field_set, transitive, function, layers)
     _check_size(field_set, function, layers)
-    return function.package
+    # The layers are written too: a function is deployed, or invoked locally, with them.
+    digest = await Get(
+        Digest, MergeDigests([function.package.digest, *(layer.package.digest for layer in layers)])
+    )
+    return BuiltPackage(digest, function.package.artifacts)
 
 
 def _layer_field_set(function: PythonAwsLambdaFieldSet, target) -> PythonAwsLambdaLayerFieldSet:
@@ -569,7 +573,10 @@ async def build_lambda_artifact(
             f"    Handler: {PythonAwsLambdaHandlerField.reexported_handler_module}.handler"
         )
     if request.layers:
-        extra_log_lines.append(f"    Layers: {', '.join(layer.address for layer in request.layers)}")
+        extra_log_lines.append(
+            "    Layers: "
+            + ", ".join(f"{layer.address} ({layer.output_filename})" for layer in request.layers)
+        )
     extra_log_lines.extend(size_log_lines(zipped.report, layers_unzipped if request.layers else None))
     digest = await Get(Digest, MergeDigests([zipped.digest, metadata_digest]))
     package = BuiltPackage(

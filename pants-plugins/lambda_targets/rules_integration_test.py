@@ -251,7 +251,9 @@ def test_metadata_beside_each_zip_says_what_it_is(rule_runner: RuleRunner) -> No
         metadata["unzipped_bytes_with_layers"]
         == metadata["unzipped_bytes"] + layer_metadata["unzipped_bytes"]
     )
-    assert "    Layers: //:layer" in function.artifacts[0].extra_log_lines
+    assert "    Layers: //:layer (layer.zip)" in function.artifacts[0].extra_log_lines
+    # Written with the function, which is deployed and invoked with it.
+    assert function_files["layer.zip"] == layer_files["layer.zip"]
 
 
 @pytest.mark.parametrize(
