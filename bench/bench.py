@@ -39,7 +39,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from integration.remote_cache import BuildGrid
+from buildgrid_cache.server import BuildGrid
 from lambda_artifacts.artifact_zip import human_size
 from lambda_artifacts.sandbox import LAYER_SITE_PACKAGES, read_only_prefix, unpack
 
