@@ -1,6 +1,6 @@
 """Benchmarks our build against the seed's `pip install --target` build, side by side, in one run.
 
-    ./pants run bench/bench.py [-- --runs 15] [-- --scaling-only] [-- --no-scaling]
+    ./pants run bench/bench.py [-- --runs 15] [-- --scaling | --scaling-only]
 
 Writes dist/bench/results.md (a Markdown table of medians and ratios) and dist/bench/ratios.png
 (a bar chart of the ratios), and prints the table. Both builds run from a copy of this
@@ -15,7 +15,7 @@ say cold. Measured:
   read-only, Lambda's sys.path order; ours (with .pyc) against the seed's (without);
 - with a remote cache (a BuildGrid on loopback): a cold build that fills it, a second machine
   with empty local caches, and a warm local no-op;
-- scaling: what each added function costs. In another copy, with N synthetic functions added
+- with --scaling (it takes 10 minutes or more): what each added function costs. In another copy, with N synthetic functions added
   (N = 2, then 20), the wall and CPU time of `package` of every function (changed functions,
   layers warm), of `test` of every function (the Lambda-sandbox checks), and of a warm no-op
   `package ::`, all with pantsd off, as CI runs; per added function = (T(20) - T(2)) / 18.
@@ -433,7 +433,7 @@ def main() -> int:
     which.add_argument(
         "--scaling-only", action="store_true", help="only the per-function scaling measurement"
     )
-    which.add_argument("--no-scaling", action="store_true", help="leave the scaling measurement out")
+    which.add_argument("--scaling", action="store_true", help="add the scaling measurement (10+ minutes)")
     args = parser.parse_args()
     if args.runs < 4:
         parser.error("--runs must be at least 4, to report a spread")
@@ -449,12 +449,13 @@ def main() -> int:
         table, rows = compare(work, caches, args.runs)
         text += "\n".join(table) + "\n"
     scaling: list[ScalingRow] = []
-    if not args.no_scaling:
+    if args.scaling or args.scaling_only:
         scaling = measure_scaling(work, caches, SCALING_SIZES)
         text += "\n" + "\n".join(scaling_table(scaling, SCALING_SIZES)) + "\n"
 
     text += (
         f"\nMachine: {os.cpu_count()} cores; CPython {sys.version.split()[0]}; "
+        f"load average {os.getloadavg()[0]:.1f} at the end; "
         f"{args.runs} interpreters per import; read-only trees: "
         f"{'yes' if read_only_prefix([work]) else 'no (no user namespaces); bytecode writes off'}.\n"
     )
