@@ -1,26 +1,33 @@
 """Benchmarks our build against the seed's `pip install --target` build, side by side, in one run.
 
-    ./pants run bench/bench.py [-- --runs 15]
+    ./pants run bench/bench.py [-- --runs 15] [-- --scaling | --scaling-only]
 
 Writes dist/bench/results.md (a Markdown table of medians and ratios) and dist/bench/ratios.png
 (a bar chart of the ratios), and prints the table. Both builds run from a copy of this
 repository in dist/bench/work, with their own empty caches, so the numbers are cold where they
 say cold. Measured:
 
-- cold build of all four artifacts (empty caches), warm no-op rebuild, and rebuild after a
+- cold build of every Lambda artifact (empty caches), warm no-op rebuild, and rebuild after a
   one-line change to one function;
 - zipped and unzipped sizes of each artifact;
 - determinism: do two cold builds give the same bytes?
 - cold-start import time of each handler: fresh CPython 3.11 processes, the unpacked artifacts
   read-only, Lambda's sys.path order; ours (with .pyc) against the seed's (without);
 - with a remote cache (a BuildGrid on loopback): a cold build that fills it, a second machine
-  with empty local caches, and a warm local no-op.
+  with empty local caches, and a warm local no-op;
+- with --scaling (it takes 10 minutes or more): what each added function costs. In another copy, with N synthetic functions added
+  (N = 2, then 20), the wall and CPU time of `package` of every function (changed functions,
+  layers warm), of `test` of every function (the Lambda-sandbox checks), and of a warm no-op
+  `package ::`, all with pantsd off, as CI runs; per added function = (T(20) - T(2)) / 18.
 
+Nothing here names our functions or layers: `./pants package` of the Lambda targets writes a
+`.metadata.json` beside each zip, and the benchmark reads what there is from those.
 
 The seed-style build is what the seed repository did: `pip install --target layer/python
 --platform manylinux2014_x86_64 --only-binary=:all: --python-version 3.11`, strip
-`__pycache__`, `*.pyc`, `*.dist-info` and `tests`, zip. It installs the versions our lockfile
-pins, so both sides ship the same code.
+`__pycache__`, `*.pyc`, `*.dist-info` and `tests`, zip; and each function's zip is its
+first-party packages copied from the source tree. It installs the versions our lockfile pins,
+and copies the top-level packages our own function zip holds, so both sides ship the same code.
 """
 
 from __future__ import annotations
@@ -29,29 +36,63 @@ import argparse
 import hashlib
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
 import sys
 import textwrap
 import time
+import uuid
 import zipfile
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
-from integration.remote_cache import BuildGrid
+import tomllib
+from buildgrid_cache.server import BuildGrid
 from lambda_artifacts.artifact_zip import human_size
+from lambda_artifacts.metadata import ArtifactMetadata, find_metadata
 from lambda_artifacts.sandbox import LAYER_SITE_PACKAGES, read_only_prefix, unpack
 
 OUT = Path("dist/bench")
-ARTIFACTS = {
-    "pypi layer": ("3rdparty/python:pypi", "3rdparty.python/pypi.zip"),
-    "framework layer": ("3rdparty/python:framework", "3rdparty.python/framework.zip"),
-    "api_handler zip": ("src/python/api_handler:lambda", "src.python.api_handler/lambda.zip"),
-    "thumbnail zip": ("src/python/thumbnail:lambda", "src.python.thumbnail/lambda.zip"),
+FUNCTION_TYPE = "python_aws_lambda_function"
+LAMBDA_TYPES = f"{FUNCTION_TYPE},python_aws_lambda_layer"
+
+
+@dataclass(frozen=True)
+class SeedLayer:
+    requirements: str  # the requirements file the seed ran `pip install -r` on
+    for_lambda_platform: bool  # True: binary wheels for Lambda, with deps, pinned by our lock
+
+
+# The one place that ties our layer targets to the seed's pip commands: for each layer's address,
+# what the seed installed into it. The seed had these two layers; a layer not listed here stops
+# the benchmark, which says to add it.
+SEED_LAYERS = {
+    "3rdparty/python:pypi": SeedLayer("3rdparty/python/pypi-requirements.txt", for_lambda_platform=True),
+    # A pure-Python git requirement with no dependencies, installed for the local interpreter.
+    "3rdparty/python:framework": SeedLayer(
+        "3rdparty/python/framework-requirements.txt", for_lambda_platform=False
+    ),
 }
-HANDLERS = {"api_handler": "api_handler.handler", "thumbnail": "thumbnail.handler"}
-ONE_LINE_CHANGE = "src/python/thumbnail/handler.py"
+
+# The scaling measurement's synthetic functions: a handler that uses the shared code, as ours do.
+SYNTHETIC_FOLDER = "bench_fn_{index}"
+SYNTHETIC_HANDLER = """\
+# Synthetic function {index} of the benchmark's scaling measurement (build {nonce}).
+
+from lambda_common.responses import json_response
+
+
+def handler(event, context):
+    return json_response(200, {{"function": {index}, "build": "{nonce}"}})
+"""
+SYNTHETIC_BUILD = """\
+python_sources()
+
+python_aws_lambda_function(name="lambda", handler="handler.py:handler")
+"""
+SCALING_SIZES = (2, 20)
 
 # Runs in each fresh interpreter: Lambda's sys.path, then time the handler module's import.
 IMPORT_TIMER = textwrap.dedent(f"""
@@ -68,16 +109,25 @@ def log(message: str) -> None:
     print(f"[bench] {message}", file=sys.stderr, flush=True)
 
 
-def run(argv: list[str], cwd: Path, env: dict[str, str] | None = None) -> float:
-    """Runs a command; returns its wall time in seconds. Fails loudly, with its output."""
+@dataclass(frozen=True)
+class Timing:
+    wall: float  # seconds
+    cpu: float  # seconds of user + system time in the command and everything it waited for
+
+
+def run(argv: list[str], cwd: Path, env: dict[str, str] | None = None) -> Timing:
+    """Runs a command; returns its wall and CPU time. Fails loudly, with its output."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     result = subprocess.run(argv, cwd=cwd, env={**os.environ, **(env or {})}, capture_output=True, text=True)
     elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if result.returncode != 0:
         sys.exit(
             f"[bench] {' '.join(argv)} failed in {cwd}:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
         )
-    return elapsed
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return Timing(elapsed, cpu)
 
 
 def copy_repository(dest: Path) -> Path:
@@ -104,6 +154,63 @@ def unzipped(path: Path) -> int:
         return sum(info.file_size for info in zf.infolist())
 
 
+@dataclass(frozen=True)
+class Artifact:
+    """One Lambda artifact, as our build's metadata describes it."""
+
+    metadata: ArtifactMetadata
+    relative: Path  # the zip, relative to the dist folder; the seed-style build mirrors it
+
+    @property
+    def label(self) -> str:
+        return f"{self.metadata.address} {self.metadata.kind}"
+
+    @property
+    def folder(self) -> PurePosixPath:
+        """The folder of the target's BUILD file: `src/python/api_handler`."""
+        return PurePosixPath(self.metadata.address.partition(":")[0])
+
+
+def discover(dist: Path) -> list[Artifact]:
+    """Every Lambda artifact `./pants package` wrote to `dist`, layers first, then by address."""
+    found = [Artifact(m, m.artifact.relative_to(dist)) for m in find_metadata(dist)]
+    if not found:
+        sys.exit(f"[bench] no *.metadata.json in {dist}: did `./pants package` build any Lambda target?")
+    return sorted(found, key=lambda a: (a.metadata.is_function, a.metadata.address))
+
+
+def source_roots(repo: Path) -> list[Path]:
+    """Pants' source roots (pants.toml's literal `root_patterns`), where top-level packages live."""
+    patterns = tomllib.loads((repo / "pants.toml").read_text())["source"]["root_patterns"]
+    return [repo / pattern.strip("/") for pattern in patterns if (repo / pattern.strip("/")).is_dir()]
+
+
+def first_party_sources(repo: Path, function: Artifact, our_zip: Path) -> list[Path]:
+    """The source folders (and modules) of every top-level package our zip of `function` holds:
+    its own package and the shared code it imports. Our handler re-export is not one of them."""
+    reexport = f"{function.metadata.handler.rpartition('.')[0]}.py" if function.metadata.handler else None
+    with zipfile.ZipFile(our_zip) as zf:
+        top_level = sorted({PurePosixPath(name).parts[0] for name in zf.namelist()} - {reexport})
+    roots = source_roots(repo)
+    sources = []
+    for name in top_level:
+        found = [root / name for root in roots if (root / name).exists()]
+        if not found:
+            sys.exit(f"[bench] {our_zip} holds `{name}`, which is under no source root of {repo}.")
+        sources.append(found[0])
+    return sources
+
+
+def handler_file(repo: Path, function: Artifact) -> Path:
+    """The file that defines `function`'s handler, e.g. src/python/thumbnail/handler.py."""
+    module = function.metadata.handler_module or ""
+    for root in source_roots(repo):
+        candidate = root / (module.replace(".", "/") + ".py")
+        if candidate.is_file():
+            return candidate
+    sys.exit(f"[bench] the module {module} of {function.metadata.address} is under no source root.")
+
+
 @dataclass
 class Build:
     name: str
@@ -111,30 +218,50 @@ class Build:
     times: dict[str, float] = field(default_factory=dict)
     deterministic: bool | None = None
 
-    def artifact(self, key: str) -> Path:
-        return self.dist / ARTIFACTS[key][1]
+    def artifact(self, artifact: Artifact) -> Path:
+        return self.dist / artifact.relative
+
+    def digests(self, artifacts: list[Artifact]) -> dict[str, str]:
+        return {a.metadata.address: sha256(self.artifact(a)) for a in artifacts}
 
 
 class OurBuild:
-    """`./pants package` of the four artifacts, in a copy with its own caches."""
+    """`./pants` in a copy with its own caches, pantsd off, as CI runs it."""
 
     def __init__(self, repo: Path, caches: Path) -> None:
         self.repo, self.caches = repo, caches
 
-    def package(self, cache: str, env: dict[str, str] | None = None) -> float:
+    def pants(self, cache: str, *args: str, env: dict[str, str] | None = None) -> Timing:
         flags = [
             "--no-pantsd",
             f"--local-store-dir={self.caches / cache / 'lmdb_store'}",
             f"--named-caches-dir={self.caches / cache / 'named_caches'}",
         ]
-        return run(["./pants", *flags, "package", *(t for t, _ in ARTIFACTS.values())], self.repo, env)
+        return run(["./pants", *flags, *args], self.repo, env)
+
+    def package(self, cache: str, env: dict[str, str] | None = None, types: str = LAMBDA_TYPES) -> Timing:
+        """`package` of every target of those types (by default, every Lambda artifact)."""
+        return self.pants(cache, f"--filter-target-type={types}", "package", "::", env=env)
 
 
 class SeedBuild:
     """The seed's build: pip install --target for each layer, strip, zip; zip each function."""
 
-    def __init__(self, repo: Path, out: Path) -> None:
-        self.repo, self.out = repo, out
+    def __init__(self, repo: Path, out: Path, artifacts: list[Artifact], our_dist: Path) -> None:
+        self.repo, self.out, self.artifacts = repo, out, artifacts
+        unknown = [a.metadata.address for a in artifacts if not a.metadata.is_function]
+        unknown = [address for address in unknown if address not in SEED_LAYERS]
+        if unknown:
+            sys.exit(
+                f"[bench] the seed-style build does not know how to build the layer(s) {unknown}: add "
+                f"each to SEED_LAYERS in bench/bench.py with the requirements file it installs."
+            )
+        # What each function's seed-style zip copies, read from our zip before anything changes.
+        self.function_sources = {
+            a.metadata.address: first_party_sources(repo, a, our_dist / a.relative)
+            for a in artifacts
+            if a.metadata.is_function
+        }
 
     def build(self, pip_cache: Path) -> float:
         start = time.perf_counter()
@@ -142,54 +269,46 @@ class SeedBuild:
         work = self.out / "work"
         lock = self.repo / "3rdparty/python/default.lock"
         pins = [line for line in lock.read_text().splitlines() if line and not line.startswith("#")]
-        (work).mkdir(parents=True)
+        work.mkdir(parents=True)
         (work / "constraints.txt").write_text("\n".join(p for p in pins if "git+" not in p) + "\n")
         platform = ["--platform", "manylinux2014_x86_64", "--only-binary=:all:", "--python-version", "3.11"]
         pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--cache-dir", str(pip_cache)]
-        pypi = work / "pypi/python"
-        run(
-            [
-                *pip,
-                "install",
-                "--quiet",
-                "--target",
-                str(pypi),
-                *platform,
-                "-r",
-                str(self.repo / "3rdparty/python/pypi-requirements.txt"),
-                "-c",
-                str(work / "constraints.txt"),
-            ],
-            self.repo,
-        )
-        framework = work / "framework/python"
-        run(
-            [
-                *pip,
-                "install",
-                "--quiet",
-                "--no-deps",
-                "--target",
-                str(framework),
-                "-r",
-                str(self.repo / "3rdparty/python/framework-requirements.txt"),
-            ],
-            self.repo,
-        )
-        for tree in (pypi, framework):
-            strip(tree)
-            zip_folder(
-                tree.parent, self.out / ARTIFACTS["pypi layer" if tree is pypi else "framework layer"][1]
+        for artifact in self.artifacts:
+            if artifact.metadata.is_function:
+                staging = work / "functions" / artifact.relative.parent
+                for source in self.function_sources[artifact.metadata.address]:
+                    if source.is_dir():
+                        shutil.copytree(
+                            source,
+                            staging / source.name,
+                            ignore=shutil.ignore_patterns("*_test.py", "BUILD", "__pycache__"),
+                        )
+                    else:
+                        staging.mkdir(parents=True, exist_ok=True)
+                        shutil.copy2(source, staging / source.name)
+                zip_folder(staging, self.out / artifact.relative)
+                continue
+            layer = SEED_LAYERS[artifact.metadata.address]
+            tree = work / "layers" / artifact.relative.with_suffix("") / "python"
+            if layer.for_lambda_platform:
+                how = [*platform, "-c", str(work / "constraints.txt")]
+            else:
+                how = ["--no-deps"]
+            run(
+                [
+                    *pip,
+                    "install",
+                    "--quiet",
+                    "--target",
+                    str(tree),
+                    *how,
+                    "-r",
+                    str(self.repo / layer.requirements),
+                ],
+                self.repo,
             )
-        for key, package in (("api_handler zip", "api_handler"), ("thumbnail zip", "thumbnail")):
-            staging = work / package
-            for source in (package, "lambda_common"):
-                shutil.copytree(
-                    self.repo / "src/python" / source,
-                    staging / source,
-                    ignore=shutil.ignore_patterns("*_test.py", "BUILD", "__pycache__"),
-                )
-            zip_folder(staging, self.out / ARTIFACTS[key][1])
+            strip(tree)
+            zip_folder(tree.parent, self.out / artifact.relative)
         return time.perf_counter() - start
 
 
@@ -220,14 +339,16 @@ def import_times(task: Path, opt: Path, module: str, runs: int) -> list[float]:
     return results
 
 
-def lambda_tree(root: Path, build: Build, function: str) -> tuple[Path, Path]:
+def lambda_tree(
+    root: Path, build: Build, function: Artifact, by_address: dict[str, Artifact]
+) -> tuple[Path, Path]:
     opt, task = root / "opt", root / "task"
     for folder in (opt, task):
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
-    unpack(build.artifact("pypi layer"), opt)
-    unpack(build.artifact("framework layer"), opt)
-    unpack(build.artifact(f"{function} zip"), task)
+    for layer in function.metadata.layers:  # in Lambda's order, a later one over an earlier one
+        unpack(build.artifact(by_address[layer]), opt)
+    unpack(build.artifact(function), task)
     return task, opt
 
 
@@ -236,9 +357,83 @@ def spread(values: list[float]) -> str:
     return f"{statistics.median(values):.0f} ms ({quartiles[0]:.0f}–{quartiles[2]:.0f})"
 
 
+def add_synthetic_functions(repo: Path, folder: Path, count: int) -> None:
+    """Replaces any synthetic functions with `count` new ones, whose code no cache has seen."""
+    for old in folder.glob(SYNTHETIC_FOLDER.format(index="*")):
+        shutil.rmtree(old)
+    nonce = uuid.uuid4().hex[:8]
+    for index in range(count):
+        package = folder / SYNTHETIC_FOLDER.format(index=index)
+        package.mkdir(parents=True)
+        (package / "__init__.py").write_text("")
+        (package / "handler.py").write_text(SYNTHETIC_HANDLER.format(index=index, nonce=nonce))
+        (package / "BUILD").write_text(SYNTHETIC_BUILD)
+
+
+@dataclass(frozen=True)
+class ScalingRow:
+    name: str
+    timings: dict[int, Timing]  # by number of synthetic functions
+
+    def per_function(self, attribute: str) -> float:
+        small, large = min(self.timings), max(self.timings)
+        return (getattr(self.timings[large], attribute) - getattr(self.timings[small], attribute)) / (
+            large - small
+        )
+
+
+def measure_scaling(work: Path, caches: Path, sizes: tuple[int, ...]) -> list[ScalingRow]:
+    """What each added function costs CI: `package` and `test` of every function, and a no-op."""
+    repo = copy_repository(work / "scaling" / "repo")
+    ours = OurBuild(repo, caches)
+    log("scaling: building everything once and checking the functions we have (untimed, fills caches)...")
+    ours.package("a")
+    real_functions = [a for a in discover(repo / "dist") if a.metadata.is_function]
+    ours.pants("a", "package", "::")
+    ours.pants("a", f"--filter-target-type={FUNCTION_TYPE}", "test", "::")
+    folder = repo / real_functions[0].folder.parent
+    results: dict[str, dict[int, Timing]] = {}
+    for count in sizes:
+        add_synthetic_functions(repo, folder, count)
+        functions = count + len(real_functions)
+        log(f"scaling: {count} synthetic functions ({functions} in all): package, test, no-op package...")
+        results.setdefault("`package` of every function (new code, layers warm)", {})[count] = ours.package(
+            "a", types=FUNCTION_TYPE
+        )
+        results.setdefault("`test` of every function (the Lambda-sandbox checks)", {})[count] = ours.pants(
+            "a", f"--filter-target-type={FUNCTION_TYPE}", "test", "::"
+        )
+        results.setdefault("warm no-op `package ::`", {})[count] = ours.pants("a", "package", "::")
+    return [ScalingRow(name, timings) for name, timings in results.items()]
+
+
+def scaling_table(rows: list[ScalingRow], sizes: tuple[int, ...]) -> list[str]:
+    small, large = min(sizes), max(sizes)
+    header = " | ".join(f"N={n} wall / CPU (s)" for n in sizes)
+    table = [
+        "Scaling (ours; N synthetic functions beside ours; pantsd off; CPU = user + system of all",
+        "processes):",
+        "",
+        f"| Measure | {header} | Per added function, wall (s) | Per added function, CPU (s) |",
+        "| --- |" + " ---: |" * (len(sizes) + 2),
+    ]
+    for row in rows:
+        cells = " | ".join(f"{row.timings[n].wall:.1f} / {row.timings[n].cpu:.1f}" for n in sizes)
+        table.append(
+            f"| {row.name} | {cells} | {row.per_function('wall'):.2f} | {row.per_function('cpu'):.2f} |"
+        )
+    table += ["", f"Per added function = (T(N={large}) - T(N={small})) / {large - small}."]
+    return table
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=15, help="fresh interpreters per import measurement")
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument(
+        "--scaling-only", action="store_true", help="only the per-function scaling measurement"
+    )
+    which.add_argument("--scaling", action="store_true", help="add the scaling measurement (10+ minutes)")
     args = parser.parse_args()
     if args.runs < 4:
         parser.error("--runs must be at least 4, to report a spread")
@@ -247,40 +442,94 @@ def main() -> int:
 
     work = (OUT / "work").resolve()
     shutil.rmtree(work, ignore_errors=True)
+    caches = work / "pants-caches"
+    text = ""
+    rows: list[tuple[str, str, str, float | None]] = []
+    if not args.scaling_only:
+        table, rows = compare(work, caches, args.runs)
+        text += "\n".join(table) + "\n"
+    scaling: list[ScalingRow] = []
+    if args.scaling or args.scaling_only:
+        scaling = measure_scaling(work, caches, SCALING_SIZES)
+        text += "\n" + "\n".join(scaling_table(scaling, SCALING_SIZES)) + "\n"
+
+    text += (
+        f"\nMachine: {os.cpu_count()} cores; CPython {sys.version.split()[0]}; "
+        f"load average {os.getloadavg()[0]:.1f} at the end; "
+        f"{args.runs} interpreters per import; read-only trees: "
+        f"{'yes' if read_only_prefix([work]) else 'no (no user namespaces); bytecode writes off'}.\n"
+    )
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "results.md").write_text(text)
+    (OUT / "results.json").write_text(
+        json.dumps(
+            {
+                "rows": rows,
+                "scaling": [
+                    {
+                        "measure": row.name,
+                        "timings": {n: {"wall": t.wall, "cpu": t.cpu} for n, t in row.timings.items()},
+                        "per_added_function": {
+                            "wall": row.per_function("wall"),
+                            "cpu": row.per_function("cpu"),
+                        },
+                    }
+                    for row in scaling
+                ],
+            },
+            indent=2,
+        )
+    )
+    if rows:
+        chart([(name, ratio) for name, _, _, ratio in rows if ratio is not None], OUT / "ratios.png")
+    print(text)
+    log(f"wrote {OUT / 'results.md'}" + (f" and {OUT / 'ratios.png'}" if rows else ""))
+    return 0
+
+
+def compare(
+    work: Path, caches: Path, runs: int
+) -> tuple[list[str], list[tuple[str, str, str, float | None]]]:
+    """Our build against the seed-style one: times, sizes, determinism, imports, remote cache."""
     repo = copy_repository(work / "repo")
-    ours = OurBuild(repo, work / "pants-caches")
-    seed = SeedBuild(repo, work / "seed")
+    ours = OurBuild(repo, caches)
     rows: list[tuple[str, str, str, float | None]] = []
 
     log("our cold build (empty Pants caches)...")
     ours_build = Build("ours", repo / "dist")
-    ours_build.times["cold"] = ours.package("a")
-    first = {key: sha256(ours_build.artifact(key)) for key in ARTIFACTS}
+    ours_build.times["cold"] = ours.package("a").wall
+    artifacts = discover(repo / "dist")
+    by_address = {a.metadata.address: a for a in artifacts}
+    functions = [a for a in artifacts if a.metadata.is_function]
+    log(f"found {len(artifacts)} artifacts: {', '.join(a.label for a in artifacts)}")
+    first = ours_build.digests(artifacts)
     log("our warm no-op rebuild...")
-    ours_build.times["warm"] = ours.package("a")
+    ours_build.times["warm"] = ours.package("a").wall
     log("our second cold build, with other empty caches, for determinism...")
     ours.package("b")
-    ours_build.deterministic = first == {key: sha256(ours_build.artifact(key)) for key in ARTIFACTS}
+    ours_build.deterministic = first == ours_build.digests(artifacts)
 
     log("seed-style cold build (empty pip cache)...")
+    seed = SeedBuild(repo, work / "seed", artifacts, ours_build.dist)
     seed_build = Build("seed", work / "seed")
     seed_build.times["cold"] = seed.build(work / "pip-cache")
-    seed_first = {key: sha256(seed_build.artifact(key)) for key in ARTIFACTS}
+    seed_first = seed_build.digests(artifacts)
     sizes = {
-        key: (seed_build.artifact(key).stat().st_size, unzipped(seed_build.artifact(key)))
-        for key in ARTIFACTS
+        a.metadata.address: (seed_build.artifact(a).stat().st_size, unzipped(seed_build.artifact(a)))
+        for a in artifacts
     }
     trees = {
-        function: lambda_tree(work / "lambda/seed" / function, seed_build, function) for function in HANDLERS
+        f.metadata.address: lambda_tree(work / "lambda/seed" / f.relative.parent, seed_build, f, by_address)
+        for f in functions
     }
     log("seed-style warm rebuild (the seed has no incremental build: it redoes everything)...")
     seed_build.times["warm"] = seed.build(work / "pip-cache")
-    seed_build.deterministic = seed_first == {key: sha256(seed_build.artifact(key)) for key in ARTIFACTS}
+    seed_build.deterministic = seed_first == seed_build.digests(artifacts)
 
-    log(f"a one-line change to {ONE_LINE_CHANGE}, rebuilt both ways...")
-    changed = repo / ONE_LINE_CHANGE
+    changed = handler_file(repo, functions[-1])
+    log(f"a one-line change to {changed.relative_to(repo)}, rebuilt both ways...")
     changed.write_text(changed.read_text() + "\n# a one-line change\n")
-    ours_build.times["one-line"] = ours.package("a")
+    ours_build.times["one-line"] = ours.package("a").wall
     seed_build.times["one-line"] = seed.build(work / "pip-cache")
 
     for label, key in (
@@ -290,15 +539,15 @@ def main() -> int:
     ):
         o, s = ours_build.times[key], seed_build.times[key]
         rows.append((f"{label} (s)", f"{o:.1f}", f"{s:.1f}", s / o))
-    for key in ARTIFACTS:
-        our_zipped, our_unzipped = ours_build.artifact(key).stat().st_size, unzipped(ours_build.artifact(key))
-        seed_zipped, seed_unzipped = sizes[key]
+    for a in artifacts:
+        our_zipped, our_unzipped = ours_build.artifact(a).stat().st_size, unzipped(ours_build.artifact(a))
+        seed_zipped, seed_unzipped = sizes[a.metadata.address]
         rows.append(
-            (f"{key}, zipped", human_size(our_zipped), human_size(seed_zipped), seed_zipped / our_zipped)
+            (f"{a.label}, zipped", human_size(our_zipped), human_size(seed_zipped), seed_zipped / our_zipped)
         )
         rows.append(
             (
-                f"{key}, unzipped",
+                f"{a.label}, unzipped",
                 human_size(our_unzipped),
                 human_size(seed_unzipped),
                 seed_unzipped / our_unzipped,
@@ -313,13 +562,16 @@ def main() -> int:
         )
     )
 
-    for function, module in HANDLERS.items():
-        log(f"cold-start imports of {module}, {args.runs} fresh interpreters each...")
-        our_tree = lambda_tree(work / "lambda/ours" / function, ours_build, function)
+    for function in functions:
+        module = function.metadata.handler_module
+        log(f"cold-start imports of {module}, {runs} fresh interpreters each...")
+        our_tree = lambda_tree(
+            work / "lambda/ours" / function.relative.parent, ours_build, function, by_address
+        )
         our_ms, seed_ms = [], []
-        for _ in range(args.runs):  # interleaved, so drift in the machine's load hits both alike
+        for _ in range(runs):  # interleaved, so drift in the machine's load hits both alike
             our_ms += import_times(*our_tree, module, 1)
-            seed_ms += import_times(*trees[function], module, 1)
+            seed_ms += import_times(*trees[function.metadata.address], module, 1)
         rows.append(
             (
                 f"cold-start import of {module}, median (IQR)",
@@ -336,9 +588,9 @@ def main() -> int:
         remote_times = {
             "cold build, empty local and remote caches": ours.package(
                 "r1", {**remote, "PANTS_REMOTE_CACHE_WRITE": "true"}
-            ),
-            "second machine: warm remote cache, empty local caches": ours.package("r2", remote),
-            "warm local no-op": ours.package("r2", remote),
+            ).wall,
+            "second machine: warm remote cache, empty local caches": ours.package("r2", remote).wall,
+            "warm local no-op": ours.package("r2", remote).wall,
         }
     finally:
         grid.stop()
@@ -347,22 +599,9 @@ def main() -> int:
     table = ["| Measure | Ours | Seed-style | Seed ÷ ours |", "| --- | ---: | ---: | ---: |"]
     table += [f"| {name} | {o} | {s} | {'' if r is None else f'{r:.2f}'} |" for name, o, s, r in rows]
     table += ["", "Remote cache (ours, BuildGrid on loopback):", ""]
-    table += ["| Build of all four artifacts | Seconds | Cold ÷ this |", "| --- | ---: | ---: |"]
+    table += ["| Build of every Lambda artifact | Seconds | Cold ÷ this |", "| --- | ---: | ---: |"]
     table += [f"| {name} | {seconds:.1f} | {cold / seconds:.2f} |" for name, seconds in remote_times.items()]
-
-    note = (
-        f"\nMachine: {os.cpu_count()} cores; CPython {sys.version.split()[0]}; "
-        f"{args.runs} interpreters per import; read-only trees: "
-        f"{'yes' if read_only_prefix([work]) else 'no (no user namespaces); bytecode writes off'}.\n"
-    )
-    text = "\n".join(table) + "\n" + note
-    OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / "results.md").write_text(text)
-    (OUT / "results.json").write_text(json.dumps({"rows": rows}, indent=2))
-    chart([(name, ratio) for name, _, _, ratio in rows if ratio is not None], OUT / "ratios.png")
-    print(text)
-    log(f"wrote {OUT / 'results.md'} and {OUT / 'ratios.png'}")
-    return 0
+    return table, rows
 
 
 def chart(ratios: list[tuple[str, float]], path: Path) -> None:

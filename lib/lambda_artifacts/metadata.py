@@ -36,17 +36,24 @@ class ArtifactMetadata:
     artifact: Path  # the zip, beside the metadata file
     runtime: str | None
     architecture: str | None
-    handler: str | None
+    handler: str | None  # as configured in AWS, e.g. `lambda_function.handler`
     layers: tuple[str, ...]  # addresses, in Lambda's order
     layer_artifacts: tuple[Path, ...]  # the layers' zips
     sha256: str
     unzipped_bytes: int
     # Every function target in the repository when this artifact was built, with its layers.
     repository_functions: dict[str, tuple[str, ...]]
+    # The function the handler re-exports, as the BUILD file names it: `api_handler.handler:handler`.
+    handler_source: str | None = None
 
     @property
     def is_function(self) -> bool:
         return self.kind == "function"
+
+    @property
+    def handler_module(self) -> str | None:
+        """The module that defines the handler: `api_handler.handler`."""
+        return self.handler_source.partition(":")[0] if self.handler_source else None
 
 
 class MetadataError(ValueError):
@@ -78,6 +85,7 @@ def read_metadata(path: Path, dist: Path) -> ArtifactMetadata:
             sha256=raw["sha256"],
             unzipped_bytes=raw["unzipped_bytes"],
             repository_functions={k: tuple(v) for k, v in raw["repository_functions"].items()},
+            handler_source=raw.get("handler_source"),
         )
     except KeyError as e:
         raise MetadataError(f"{path} has no {e} field. Rebuild it with `./pants package ::`.")

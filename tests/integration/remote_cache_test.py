@@ -7,6 +7,7 @@ Pants is concerned; only the remote cache is shared.
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 import shutil
 import subprocess
@@ -14,7 +15,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from integration.remote_cache import BuildGrid, counters, hs256_jwt
+from buildgrid_cache.server import BuildGrid, hs256_jwt
 from integration.repo_copy import PantsRun, RepoCopy
 
 ARTIFACTS = (
@@ -25,6 +26,11 @@ ARTIFACTS = (
 )
 SECRET = secrets.token_hex(32).encode()  # BuildGrid reads the secret file as text
 TOKEN = hs256_jwt(SECRET)
+
+
+def counters(output: str) -> dict[str, int]:
+    """Pants' `--stats-log` counters, e.g. {"remote_cache_requests_cached": 12}."""
+    return {name: int(value) for name, value in re.findall(r"^\s+(\w+): (\d+)$", output, re.MULTILINE)}
 
 
 @pytest.fixture(scope="module")

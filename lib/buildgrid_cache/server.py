@@ -1,5 +1,11 @@
-"""A local BuildGrid remote cache (build-support/buildgrid/serve), as the tests and the
-benchmark use it: on a free loopback port, optionally requiring a JWT like a hosted cache."""
+"""A local BuildGrid remote cache (build-support/buildgrid/serve), as the integration tests and
+the benchmark use it: on a free loopback port, optionally requiring a JWT like a hosted cache.
+
+    grid = BuildGrid(repo, storage)  # repo: a checkout of this repository, for the serve script
+    env = {"PANTS_CONFIG_FILES": "pants.remote.toml", "REMOTE_CACHE_ADDRESS": grid.address}
+    ...
+    grid.stop()
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,6 @@ import hashlib
 import hmac
 import json
 import os
-import re
 import socket
 import subprocess
 import time
@@ -72,8 +77,3 @@ class BuildGrid:
                 self.process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 self.process.kill()
-
-
-def counters(output: str) -> dict[str, int]:
-    """Pants' `--stats-log` counters, e.g. {"remote_cache_requests_cached": 12}."""
-    return {name: int(value) for name, value in re.findall(r"^\s+(\w+): (\d+)$", output, re.MULTILINE)}
