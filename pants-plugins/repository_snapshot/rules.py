@@ -28,7 +28,10 @@ class GenerateRepositorySnapshotRequest(GenerateSourcesRequest):
 async def generate_repository_snapshot(request: GenerateRepositorySnapshotRequest) -> GeneratedSources:
     target = request.protocol_target
     folder = target.address.spec_path
-    globs = target[RepositorySnapshotGlobsField].value or ()
+    # Never git's metadata. pants_ignore's default `.*/` leaves out a .git folder, but in a git
+    # worktree or submodule .git is a file naming the real repository's git folder: in a copy,
+    # git commands would then change the real repository (its branches and the worktree's HEAD).
+    globs = (*(target[RepositorySnapshotGlobsField].value or ()), "!**/.git")
     # The engine's globbing skips what pants_ignore ignores (.git, dist/, .pants.d, ...), and is
     # invalidated when a file changes: any change to a matched file changes this digest, and so
     # the cache key of every test that depends on the target.

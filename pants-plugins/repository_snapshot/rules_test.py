@@ -27,7 +27,10 @@ FILES = {
     "src/python/newfn/handler.py": "def handler(event, context):\n    return {}\n",
     "src/python/newfn/__pycache__/handler.cpython-311.pyc": "compiled",
     "dist/old.zip": "built",
-    ".git/HEAD": "ref: refs/heads/main\n",
+    # A git worktree's .git is a file, which pants_ignore's default `.*/` does not cover.
+    ".git": "gitdir: /elsewhere/.git/worktrees/repo\n",
+    "sub/.git/HEAD": "ref: refs/heads/main\n",
+    "sub/BUILD": "",
 }
 
 
@@ -60,9 +63,11 @@ def snapshot(rule_runner: RuleRunner, address: Address) -> dict[str, bytes]:
 def test_dependents_get_the_matched_files_under_the_prefix(rule_runner: RuleRunner) -> None:
     files = snapshot(rule_runner, Address("", target_name="repository"))
 
-    # Not the excluded README or bytecode, nor what pants_ignore ignores (.git, dist/).
+    # Not the excluded README or bytecode, nor what pants_ignore ignores (.git/, dist/), nor a
+    # worktree's .git file.
     assert set(files) == {
         "repository/BUILD",
+        "repository/sub/BUILD",
         "repository/pants.toml",
         "repository/src/python/newfn/handler.py",
     }

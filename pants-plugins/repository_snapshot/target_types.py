@@ -35,7 +35,8 @@ class RepositorySnapshotGlobsField(StringSequenceField):
         `!` before those to leave out (gitignore-style, like a `files` target's `sources`).
 
         Files Pants ignores (`[GLOBAL].pants_ignore`, which by default includes `.gitignore`)
-        are never matched. Unlike `sources`, these globs do not make the target own the files:
+        are never matched, nor is git's metadata (`.git`, a folder or, in a git worktree, a
+        file). Unlike `sources`, these globs do not make the target own the files:
         `tailor` still sees them as unowned, and `--changed-since` does not mark this target
         changed when they change. Dependents still see every change, because the snapshot's
         digest changes. See {TAILOR_DOCS}.
