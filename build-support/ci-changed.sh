@@ -32,7 +32,8 @@ case "$goal" in
   lint | test) goal_args=("$goal") ;;
   package) goal_args=("${LAMBDA_ARTIFACTS[@]}" package) ;;
   list-packages) goal_args=("${LAMBDA_ARTIFACTS[@]}" list) ;;
-  list-tests) goal_args=(--filter-target-type=python_tests list) ;;
+  # python_test, not python_tests: --changed-since selects the file-level targets they generate.
+  list-tests) goal_args=(--filter-target-type=python_test list) ;;
   *) usage ;;
 esac
 

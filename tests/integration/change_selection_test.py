@@ -63,8 +63,8 @@ def test_an_edit_to_one_function_runs_its_tests_but_not_the_integration_tests(re
 
     tests = selected(repo, "list-tests")
 
-    assert {t for t in tests if t.startswith("src/python/thumbnail/")}
-    assert not {t for t in tests if t.startswith(("tests/integration/", "src/python/api_handler/"))}
+    assert {t for t in tests if t.startswith("src/python/thumbnail/")}, tests
+    assert not {t for t in tests if t.startswith(("tests/integration/", "src/python/api_handler/"))}, tests
 
 
 def test_an_edit_to_shared_code_selects_both_function_zips(repo: RepoCopy) -> None:
