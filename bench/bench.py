@@ -39,9 +39,9 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lambda_artifacts.sandbox import LAYER_SITE_PACKAGES, read_only_prefix, unpack
 from integration.remote_cache import BuildGrid
 from lambda_artifacts.artifact_zip import human_size
+from lambda_artifacts.sandbox import LAYER_SITE_PACKAGES, read_only_prefix, unpack
 
 OUT = Path("dist/bench")
 ARTIFACTS = {

@@ -12,8 +12,8 @@ from email.parser import HeaderParser
 from functools import cached_property
 from pathlib import Path
 
-from lambda_deploy.errors import ArtifactError
 from lambda_artifacts.artifact_zip import distribution_sizes
+from lambda_deploy.errors import ArtifactError
 
 # The label the bundled framework sample puts on its version (e.g. 0.1.5+sample).
 SAMPLE_LABEL = re.compile(r"\+sample\b")

@@ -17,10 +17,10 @@ from typing import Any
 from urllib.parse import urlparse
 
 import pytest
+from lambda_artifacts.artifact_zip import write_zip
 from lambda_deploy.aws import Aws, make_clients
 from lambda_deploy.cli import main
 from lambda_deploy.emulator import LOCAL_CREDENTIALS, LocalEmulator
-from lambda_artifacts.artifact_zip import write_zip
 
 REGION = "eu-west-1"
 BUCKET = "test-artifacts"

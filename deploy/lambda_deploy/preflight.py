@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from lambda_artifacts.artifact_zip import UNZIPPED_LIMIT_BYTES, human_size
 from lambda_deploy.artifacts import Artifact
 from lambda_deploy.config import MAX_LAYERS_PER_FUNCTION, DeployConfig
 from lambda_deploy.errors import PreflightError
 from lambda_deploy.plan import DeployTarget
-from lambda_artifacts.artifact_zip import UNZIPPED_LIMIT_BYTES, human_size
 
 
 @dataclass(frozen=True)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from lambda_artifacts.artifact_zip import human_size
 from lambda_deploy.apply import ApplyResult
 from lambda_deploy.artifacts import Artifact
 from lambda_deploy.plan import FunctionStep, LayerStep, Plan
 from lambda_deploy.preflight import UNZIPPED_LIMIT_BYTES, FunctionSize
-from lambda_artifacts.artifact_zip import human_size
 
 
 def _layer_action(step: LayerStep) -> str:

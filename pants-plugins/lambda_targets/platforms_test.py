@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import pytest
-
 from lambda_targets.platforms import LambdaPlatform, UnknownLambdaPlatform
 
 

@@ -6,13 +6,12 @@ fields as upstream, so upgrading Pants means deleting this plugin. Never enable
 See https://www.pantsbuild.org/2.18/docs/awslambda-python.
 """
 
+from lambda_targets import rules as lambda_rules
+from lambda_targets.target_types import PythonAWSLambda, PythonAWSLambdaLayer
 from pants.backend.python.util_rules import faas
 from pants.engine.rules import collect_rules
 from pants.engine.target import InferDependenciesRequest
 from pants.engine.unions import UnionRule
-
-from lambda_targets import rules as lambda_rules
-from lambda_targets.target_types import PythonAWSLambda, PythonAWSLambdaLayer
 
 
 def rules():

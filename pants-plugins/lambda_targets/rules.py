@@ -17,6 +17,19 @@ import json
 from dataclasses import dataclass
 
 from lambda_artifacts.artifact_zip import UNZIPPED_LIMIT_BYTES, human_size
+from lambda_targets.platforms import LambdaPlatform
+from lambda_targets.target_types import (
+    AWSLambdaArchitectureField,
+    PythonAWSLambda,
+    PythonAwsLambdaCompileBytecode,
+    PythonAwsLambdaExclude,
+    PythonAwsLambdaHandlerField,
+    PythonAwsLambdaIncludeRequirements,
+    PythonAwsLambdaIncludeSources,
+    PythonAWSLambdaLayer,
+    PythonAwsLambdaLayerDependenciesField,
+    PythonAwsLambdaRuntime,
+)
 from pants.backend.python.target_types import PexLayout
 from pants.backend.python.util_rules.faas import (
     PythonFaaSCompletePlatforms,
@@ -48,20 +61,6 @@ from pants.engine.rules import Get, MultiGet, collect_rules, rule
 from pants.engine.target import InvalidTargetException
 from pants.engine.unions import UnionRule
 from pants.util.logging import LogLevel
-
-from lambda_targets.platforms import LambdaPlatform
-from lambda_targets.target_types import (
-    AWSLambdaArchitectureField,
-    PythonAWSLambda,
-    PythonAwsLambdaCompileBytecode,
-    PythonAwsLambdaExclude,
-    PythonAwsLambdaHandlerField,
-    PythonAwsLambdaIncludeRequirements,
-    PythonAwsLambdaIncludeSources,
-    PythonAWSLambdaLayer,
-    PythonAwsLambdaLayerDependenciesField,
-    PythonAwsLambdaRuntime,
-)
 
 # Where Lambda looks in a layer for Python code, whatever the runtime version.
 # https://docs.aws.amazon.com/lambda/latest/dg/packaging-layers.html#packaging-layers-paths

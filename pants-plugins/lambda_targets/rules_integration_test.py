@@ -16,6 +16,9 @@ from pathlib import Path
 
 import pytest
 import toml
+from lambda_targets import register
+from lambda_targets.rules import PythonAwsLambdaFieldSet, PythonAwsLambdaLayerFieldSet
+from lambda_targets.target_types import PythonAWSLambda
 from pants.backend.python.dependency_inference.rules import import_rules
 from pants.backend.python.goals import package_pex_binary
 from pants.backend.python.target_types import PythonRequirementTarget, PythonSourcesGeneratorTarget
@@ -29,10 +32,6 @@ from pants.engine.addresses import Address
 from pants.engine.fs import DigestContents
 from pants.engine.target import InvalidTargetException
 from pants.testutil.rule_runner import QueryRule, RuleRunner, engine_error
-
-from lambda_targets import register
-from lambda_targets.rules import PythonAwsLambdaFieldSet, PythonAwsLambdaLayerFieldSet
-from lambda_targets.target_types import PythonAWSLambda
 
 PANTS_TOML = Path("pants.toml")
 

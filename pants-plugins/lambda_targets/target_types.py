@@ -8,6 +8,7 @@ runtime), this backport refuses instead: it derives the platform from facts it k
 
 from __future__ import annotations
 
+from lambda_targets.platforms import KNOWN_ARCHITECTURES, KNOWN_RUNTIMES
 from pants.backend.python.target_types import PythonResolveField
 from pants.backend.python.util_rules.faas import (
     PythonFaaSCompletePlatforms,
@@ -24,8 +25,6 @@ from pants.engine.target import (
     Target,
 )
 from pants.util.strutil import help_text, softwrap
-
-from lambda_targets.platforms import KNOWN_ARCHITECTURES, KNOWN_RUNTIMES
 
 LAMBDA_DOCS = "https://docs.aws.amazon.com/lambda/latest/dg/lambda-python.html"
 LAYER_DOCS = "https://docs.aws.amazon.com/lambda/latest/dg/configuration-layers.html"

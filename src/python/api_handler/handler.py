@@ -11,12 +11,11 @@ import logging
 import os
 from typing import Any
 
+from api_handler.models import OrderRequest
 from lambda_common.responses import BadRequest, body_text, error_response, json_response
 from pydantic import ValidationError
 from test_common_framework import get_version
 from test_common_framework.utils import get_nested_value, safe_json_loads, setup_logger
-
-from api_handler.models import OrderRequest
 
 logger = setup_logger("api_handler")
 

@@ -7,7 +7,6 @@ import logging
 from typing import Any, Callable
 
 import pytest
-
 from api_handler import handler as api
 from api_handler.handler import attach_cloudwatch_handler, handler
 

@@ -2,7 +2,6 @@ import base64
 import json
 
 import pytest
-
 from lambda_common.responses import BadRequest, body_text, error_response, json_response
 
 

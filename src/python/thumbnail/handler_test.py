@@ -7,7 +7,6 @@ from typing import Any, Callable
 import cv2
 import numpy as np
 import pytest
-
 from thumbnail.handler import handler, make_thumbnail
 
 Event = Callable[..., "dict[str, Any]"]
