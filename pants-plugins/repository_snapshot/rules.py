@@ -9,7 +9,6 @@ from pants.engine.target import GeneratedSources, GenerateSourcesRequest, Source
 from pants.engine.unions import UnionRule
 from pants.option.global_options import GlobMatchErrorBehavior
 from pants.util.logging import LogLevel
-
 from repository_snapshot.target_types import (
     RepositorySnapshotGlobsField,
     RepositorySnapshotPrefixField,

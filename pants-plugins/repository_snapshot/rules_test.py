@@ -16,7 +16,6 @@ from pants.engine.target import (
     SourcesPathsRequest,
 )
 from pants.testutil.rule_runner import QueryRule, RuleRunner, engine_error
-
 from repository_snapshot import register
 from repository_snapshot.target_types import RepositorySnapshotSourcesField
 
