@@ -3,23 +3,26 @@
 # this, and tests/integration/change_selection_test.py checks what it selects, so the two
 # cannot drift apart.
 #
-#   build-support/ci-changed.sh lint|test|package|list-packages BASE
+#   build-support/ci-changed.sh lint|test|package|list-packages|list-tests BASE
 #
 # Pants works on the targets changed since the merge base of BASE and HEAD, plus everything that
 # depends on them, transitively. It works on everything (::) instead when BASE is empty or not
 # a known commit (a first push, a force push), or when something every target depends on
-# changed: Pants' configuration, the launcher and what it sources, the plugin, the root BUILD's
-# defaults, or the framework sample the launcher serves.
+# changed: Pants' configuration (including the remote-cache layer and pyproject.toml, which
+# configures black and ruff), the launcher and what it sources, the plugins, the root BUILD's
+# defaults, or the framework sample the launcher serves. No target owns these files, so
+# --changed-since alone would select nothing for them.
 #
-# `package` builds only the Lambda artifacts; `list-packages` prints the targets it would build.
+# `package` builds only the Lambda artifacts; `list-packages` prints the targets it would build,
+# and `list-tests` the test targets `test` would run.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-GLOBAL_INPUTS=(pants pants.toml pants.ci.toml BUILD build-support pants-plugins 3rdparty/framework-sample)
+GLOBAL_INPUTS=(pants pants.toml pants.ci.toml pants.remote.toml pyproject.toml BUILD build-support pants-plugins 3rdparty/framework-sample)
 LAMBDA_ARTIFACTS=(--filter-target-type=python_aws_lambda_function,python_aws_lambda_layer)
 
 usage() {
-  echo "usage: $0 lint|test|package|list-packages BASE" >&2
+  echo "usage: $0 lint|test|package|list-packages|list-tests BASE" >&2
   exit 2
 }
 [[ $# -eq 2 ]] || usage
@@ -29,6 +32,8 @@ case "$goal" in
   lint | test) goal_args=("$goal") ;;
   package) goal_args=("${LAMBDA_ARTIFACTS[@]}" package) ;;
   list-packages) goal_args=("${LAMBDA_ARTIFACTS[@]}" list) ;;
+  # python_test, not python_tests: --changed-since selects the file-level targets they generate.
+  list-tests) goal_args=(--filter-target-type=python_test list) ;;
   *) usage ;;
 esac
 

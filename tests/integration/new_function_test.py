@@ -1,0 +1,96 @@
+"""A function added exactly as the README says, in a copy of the repository: no test list,
+deploy configuration or CI file is edited, yet it is packaged, checked and deployed."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+from integration.repo_copy import RepoCopy
+
+GOOD_HANDLER = """from lambda_common.responses import json_response
+
+
+def handler(event, context):
+    return json_response(200, {"hello": "world"})
+"""
+
+# Fine on a laptop; on Lambda, where /var/task is read-only, every cold start fails.
+WRITES_AT_IMPORT = """import os
+
+with open(os.path.join(os.path.dirname(__file__), "cache.json"), "w") as cache:
+    cache.write("{}")
+
+
+def handler(event, context):
+    return {"statusCode": 200}
+"""
+
+FUNCTION_TARGET = '\npython_aws_lambda_function(name="lambda", handler="handler.py:handler")\n'
+
+
+def add_function(repo: RepoCopy, name: str, handler_source: str) -> Path:
+    """README step 1: a folder with a handler.py (no __init__.py)."""
+    folder = repo.path(f"src/python/{name}")
+    folder.mkdir(parents=True)
+    (folder / "handler.py").write_text(handler_source)
+    return folder
+
+
+def test_a_function_added_as_the_readme_says_is_packaged_checked_and_deployed(tmp_path: Path) -> None:
+    repo = RepoCopy(tmp_path / "repo")
+    good = add_function(repo, "greeter", GOOD_HANDLER)
+    bad = add_function(repo, "cache_writer", WRITES_AT_IMPORT)
+
+    # Step 2: tailor writes the source targets (nothing owns the new files, so it sees them).
+    repo.pants("tailor", "::").check()
+    for folder in (good, bad):
+        assert (folder / "BUILD").read_text() == "python_sources()\n"
+        # Step 3: one function target.
+        with (folder / "BUILD").open("a") as build:
+            build.write(FUNCTION_TARGET)
+
+    # Both package: writing beside the code at import is only found by running it.
+    package = repo.pants("package", "::").check()
+    metadata = json.loads(repo.path("dist/src.python.greeter/lambda.metadata.json").read_text())
+    assert metadata["layers"] == ["3rdparty/python:pypi", "3rdparty/python:framework"]
+    assert "Wrote dist/src.python.cache_writer/lambda.zip" in package.output
+    with zipfile.ZipFile(repo.path("dist/src.python.greeter/lambda.zip")) as zf:
+        files = {name for name in zf.namelist() if not name.endswith("/")}
+    # No __init__.py: src/python is the source root, so the module is greeter.handler.
+    assert files == {"lambda_function.py", "greeter/handler.py", "lambda_common/__init__.py", "lambda_common/responses.py"}
+
+    # The Lambda-sandbox check finds both by type: the good one passes, the other fails as on Lambda.
+    test = repo.pants("test", "src/python/greeter:lambda", "src/python/cache_writer:lambda")
+    assert test.returncode != 0
+    assert "✓ src/python/greeter:lambda succeeded" in test.output
+    assert "✕ src/python/cache_writer:lambda failed" in test.output
+    assert "Read-only file system" in test.output
+
+    # The deploy finds it from what package recorded, and names it by the convention.
+    deploy = repo.pants("run", "deploy", "--", "apply", "--json").check()
+    functions = {f["name"]: f for f in json.loads(deploy.stdout)["functions"]}
+    assert functions["greeter"]["code"] == "create"
+    assert [arn.rsplit(":", 2)[1] for arn in functions["greeter"]["layer_arns"]] == [
+        "monorepo-pypi",
+        "monorepo-framework",
+    ]
+
+
+def test_a_typo_in_the_handler_stops_package_with_the_fix(tmp_path: Path) -> None:
+    repo = RepoCopy(tmp_path / "repo")
+    folder = add_function(repo, "typo", GOOD_HANDLER)
+    (folder / "BUILD").write_text(
+        'python_sources()\n\npython_aws_lambda_function(name="lambda", handler="handler.py:handlr")\n'
+    )
+
+    run = repo.pants("package", "src/python/typo:lambda")
+
+    assert run.returncode != 0
+    assert "The `handler` field of src/python/typo:lambda is `handler.py:handlr`" in run.output
+    assert (
+        "typo/handler.py defines no `handlr` at its top level (it defines: handler, json_response)"
+        in run.output
+    )
+    assert not repo.path("dist/src.python.typo/lambda.zip").exists()
