@@ -59,7 +59,8 @@ def test_a_function_added_as_the_readme_says_is_packaged_checked_and_deployed(tm
     with zipfile.ZipFile(repo.path("dist/src.python.greeter/lambda.zip")) as zf:
         files = {name for name in zf.namelist() if not name.endswith("/")}
     # No __init__.py: src/python is the source root, so the module is greeter.handler.
-    assert files == {"lambda_function.py", "greeter/handler.py", "lambda_common/__init__.py", "lambda_common/responses.py"}
+    assert "greeter/handler.py" in files and "lambda_common/responses.py" in files
+    assert {name.split("/")[0] for name in files} == {"lambda_function.py", "greeter", "lambda_common"}
 
     # The Lambda-sandbox check finds both by type: the good one passes, the other fails as on Lambda.
     test = repo.pants("test", "src/python/greeter:lambda", "src/python/cache_writer:lambda")
