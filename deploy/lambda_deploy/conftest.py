@@ -99,15 +99,13 @@ class Workspace:
 
     def set_function_layers(self, layer_addresses: list[str]) -> None:
         """What `package` would record if every function's `layers` were `layer_addresses`."""
-        for key, path in self.artifacts.items():
 
-            def change(recorded: dict[str, Any]) -> None:
-                recorded["repository_functions"] = {
-                    f: layer_addresses for f in recorded["repository_functions"]
-                }
-                if recorded["kind"] == "function":
-                    recorded["layers"] = layer_addresses
+        def change(recorded: dict[str, Any]) -> None:
+            recorded["repository_functions"] = {f: layer_addresses for f in recorded["repository_functions"]}
+            if recorded["kind"] == "function":
+                recorded["layers"] = layer_addresses
 
+        for key in self.artifacts:
             self.write_metadata(key, change)
 
     def add_function(self, address: str, zip_path: Path, layers: list[str] | None = None) -> str:

@@ -8,13 +8,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from lambda_targets.platforms import LambdaPlatform
-from lambda_targets.rules import PythonAwsLambdaFieldSet, PythonAwsLambdaLayerFieldSet
-from lambda_targets.target_types import PythonAwsLambdaHandlerField, PythonAwsLambdaLayersField
+from lambda_targets.rules import PythonAwsLambdaFieldSet
+from lambda_targets.target_types import PythonAwsLambdaHandlerField
 from pants.backend.python.util_rules.interpreter_constraints import InterpreterConstraints
 from pants.backend.python.util_rules.pex import PythonExecutable
 from pants.core.goals.package import BuiltPackage
 from pants.core.goals.test import TestFieldSet, TestRequest, TestResult, TestSubsystem
-from pants.engine.addresses import UnparsedAddressInputs
 from pants.engine.fs import (
     CreateDigest,
     Digest,
@@ -25,8 +24,8 @@ from pants.engine.fs import (
     PathGlobs,
 )
 from pants.engine.process import FallibleProcessResult, Process
-from pants.engine.rules import Get, MultiGet, collect_rules, rule
-from pants.engine.target import Targets, WrappedTarget, WrappedTargetRequest
+from pants.engine.rules import Get, collect_rules, rule
+from pants.engine.target import WrappedTarget, WrappedTargetRequest
 from pants.option.option_types import SkipOption
 from pants.option.subsystem import Subsystem
 from pants.util.logging import LogLevel
@@ -46,7 +45,6 @@ class LambdaSandboxFieldSet(TestFieldSet):
     required_fields = (PythonAwsLambdaHandlerField,)
 
     handler: PythonAwsLambdaHandlerField
-    layers: PythonAwsLambdaLayersField
 
 
 class LambdaSandboxRequest(TestRequest):
@@ -62,22 +60,10 @@ async def check_in_lambda_sandbox(
     wrapped = await Get(
         WrappedTarget, WrappedTargetRequest(field_set.address, description_of_origin="<infallible>")
     )
-    function = PythonAwsLambdaFieldSet.create(wrapped.target)
-    layer_targets = await Get(
-        Targets,
-        UnparsedAddressInputs(
-            field_set.layers.value or (),
-            owning_address=field_set.address,
-            description_of_origin=f"the `layers` field of {field_set.address}",
-        ),
-    )
-    # Packaging the function also refuses what package-time checks catch (handler, layers, size).
-    built_function, *built_layers = await MultiGet(
-        Get(BuiltPackage, PythonAwsLambdaFieldSet, function),
-        *(
-            Get(BuiltPackage, PythonAwsLambdaLayerFieldSet, PythonAwsLambdaLayerFieldSet.create(t))
-            for t in layer_targets
-        ),
+    # Packaging the function refuses what package-time checks catch (handler, layers, size), and
+    # its output holds the zips of the layers it runs with, beside its own.
+    built_function = await Get(
+        BuiltPackage, PythonAwsLambdaFieldSet, PythonAwsLambdaFieldSet.create(wrapped.target)
     )
     metadata_path = built_function.artifacts[1].relpath
     assert metadata_path is not None
@@ -95,10 +81,7 @@ async def check_in_lambda_sandbox(
         importlib.resources.read_binary("lambda_artifacts", "lambda_check.py"),
     )
     script_digest = await Get(Digest, CreateDigest([script]))
-    input_digest = await Get(
-        Digest,
-        MergeDigests([script_digest, built_function.digest, *(layer.digest for layer in built_layers)]),
-    )
+    input_digest = await Get(Digest, MergeDigests([script_digest, built_function.digest]))
     result = await Get(
         FallibleProcessResult,
         Process(
