@@ -9,16 +9,16 @@
 # depends on them, transitively. It works on everything (::) instead when BASE is empty or not
 # a known commit (a first push, a force push), or when something every target depends on
 # changed: Pants' configuration (including the remote-cache layer and pyproject.toml, which
-# configures black and ruff), the launcher and what it sources, the plugins, the root BUILD's
-# defaults, or the framework sample the launcher serves. No target owns these files, so
-# --changed-since alone would select nothing for them.
+# configures black and ruff), the launcher and what it sources or runs (the lockfile check), the
+# plugins, the root BUILD's defaults, or the framework sample the launcher serves. No target owns
+# these files, so --changed-since alone would select nothing for them.
 #
 # `package` builds only the Lambda artifacts; `list-packages` prints the targets it would build,
 # and `list-tests` the test targets `test` would run.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-GLOBAL_INPUTS=(pants pants.toml pants.ci.toml pants.remote.toml pyproject.toml BUILD build-support pants-plugins 3rdparty/framework-sample)
+GLOBAL_INPUTS=(pants pants.toml pants.ci.toml pants.remote.toml pyproject.toml BUILD build-support pants-plugins 3rdparty/framework-sample 3rdparty/python/lockfiles.py)
 LAMBDA_ARTIFACTS=(--filter-target-type=python_aws_lambda_function,python_aws_lambda_layer)
 
 usage() {

@@ -31,68 +31,22 @@ from urllib.parse import unquote
 
 import pip
 from lambda_targets.platforms import LambdaPlatform
-from packaging.requirements import InvalidRequirement, Requirement
-from packaging.utils import canonicalize_name, parse_wheel_filename
-
-LOCK_COMMAND = "./pants run 3rdparty/python/lock.py"
-HERE = Path("3rdparty/python")
-
-
-@dataclass(frozen=True)
-class Resolve:
-    name: str
-    lockfile: str
-    requirement_files: tuple[str, ...]
-    # CPython minor versions the lock must install on. Pants checks its users fit these.
-    pythons: tuple[str, ...]
-    # Resolve for this Lambda platform instead of the local interpreter.
-    lambda_platform: LambdaPlatform | None = None
-    # Resolves whose pins this one must agree with, where they share a distribution.
-    constrained_by: tuple[str, ...] = ()
-
-
-# Order matters: a resolve is locked after those that constrain it.
-RESOLVES = (
-    Resolve(
-        name="python-default",
-        lockfile="default.lock",
-        requirement_files=("pypi-requirements.txt", "framework-requirements.txt"),
-        pythons=("3.11",),
-        lambda_platform=LambdaPlatform("python3.11", "x86_64"),
-    ),
-    # Pants pins its own dependencies exactly, so the tools that share an interpreter with it
-    # (pytest runs the plugin tests in one process with Pants) follow its pins.
-    Resolve(
-        name="pants-plugins",
-        lockfile="pants-plugins.lock",
-        requirement_files=("pants-plugins-requirements.txt",),
-        pythons=("3.9",),
-    ),
-    Resolve(
-        name="pytest",
-        lockfile="pytest.lock",
-        requirement_files=("pytest-requirements.txt",),
-        pythons=("3.9", "3.11"),
-        constrained_by=("pants-plugins",),
-    ),
-    Resolve(
-        name="lint",
-        lockfile="lint.lock",
-        requirement_files=("lint-requirements.txt",),
-        pythons=("3.11",),
-    ),
-    Resolve(
-        name="dev",
-        lockfile="dev.lock",
-        requirement_files=("dev-requirements.txt",),
-        pythons=("3.11",),
-        constrained_by=("python-default", "pytest"),
-    ),
+from lockfiles import (
+    HERE,
+    LOCK_COMMAND,
+    RESOLVES,
+    RESOLVES_BY_NAME,
+    LockError,
+    Repository,
+    Resolve,
+    is_direct,
+    lock_command,
+    lockfile_text,
+    read_requirements,
+    runtime_constraints_problem,
 )
-
-
-class LockError(Exception):
-    """A problem the user must fix; the message says what and how."""
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name, parse_wheel_filename
 
 
 @dataclass(frozen=True)
@@ -175,24 +129,6 @@ class PipFailed(Exception):
 
 
 # --- Requirements ------------------------------------------------------------------------
-
-
-def read_requirements(path: Path) -> list[str]:
-    requirements = []
-    for number, raw in enumerate(path.read_text().splitlines(), start=1):
-        line = raw.split(" #", 1)[0].strip()
-        if not line or line.startswith("#"):
-            continue
-        try:
-            Requirement(line)
-        except InvalidRequirement as e:
-            raise LockError(f"{path}:{number}: {line!r} is not a valid requirement ({e}).")
-        requirements.append(line)
-    return requirements
-
-
-def is_direct(requirement: str) -> bool:
-    return Requirement(requirement).url is not None
 
 
 def write_lines(path: Path, lines: Iterable[str]) -> Path:
@@ -293,6 +229,30 @@ class LambdaResolution:
                 self.handle_missing_wheel(failure)
         return [self.pin(item) for item in installs]
 
+    def check_pins(self, pins: Sequence[str], origin: str, relock: str) -> None:
+        """Each `name==version` in `pins` (e.g. a lockfile's, edited by hand) has a wheel for the
+        platform. One pip call, without dependencies: the resolve that follows checks those."""
+        if not pins:
+            return
+        reqs = write_lines(self.scratch / "kept-pins.txt", pins)
+        try:
+            dry_run_install(self.python, [*self.platform_args(), "--no-deps", "-r", str(reqs)], self.scratch)
+        except PipFailed as failure:
+            missing = re.search(r"No matching distribution found for (\S+)", failure.result.stderr)
+            if not missing:
+                raise LockError(
+                    f"The pins in {origin} do not install on {self.platform.describe()}:\n"
+                    f"{pip_errors(failure.result)}"
+                )
+            spec = missing.group(1)
+            found = local_wheel(self.python, spec, self.scratch)
+            ships = f"it ships only {found[1]}" if found else "it has no wheel and no pure-Python source"
+            raise LockError(
+                f"{origin} pins {spec}, which has no wheel for {self.platform.describe()}: {ships}. "
+                f"To drop the pin, run `{relock}`; to choose a version that fits, pin it in the "
+                f"requirements file and run `{relock}`."
+            )
+
     def handle_missing_wheel(self, failure: PipFailed) -> None:
         """Either a pure-Python sdist we can build and offer, or a clear error."""
         missing = re.search(r"No matching distribution found for (\S+)", failure.result.stderr)
@@ -360,37 +320,6 @@ def resolve_locally(python: str, requirements: list[str], constraints: list[str]
 # --- The lockfile ------------------------------------------------------------------------
 
 
-def lockfile_text(resolve: Resolve, requirements: list[str], lines: list[str]) -> str:
-    # Pants validates its users against this header: the requirement strings must cover every
-    # requirement target in the resolve, and the interpreter constraints must cover theirs.
-    metadata = {
-        "version": 3,
-        "valid_for_interpreter_constraints": [f"CPython=={v}.*" for v in resolve.pythons],
-        "generated_with_requirements": sorted(requirements),
-        "manylinux": "manylinux2014",
-        "requirement_constraints": [],
-        "only_binary": [],
-        "no_binary": [],
-    }
-    header = [
-        "# This lockfile was autogenerated by Pants. To regenerate, run:",
-        "#",
-        f"#    {LOCK_COMMAND} -- --resolve {resolve.name}",
-        "#",
-        "# --- BEGIN PANTS LOCKFILE METADATA: DO NOT EDIT OR REMOVE ---",
-        *(f"# {line}" for line in json.dumps(metadata, indent=2).splitlines()),
-        "# --- END PANTS LOCKFILE METADATA ---",
-        "",
-    ]
-    if resolve.lambda_platform:
-        header.append(f"# Resolved for {resolve.lambda_platform.describe()}: every pin below has a wheel")
-        header.append("# that platform accepts, or builds to a pure-Python wheel.")
-    else:
-        header.append(f"# Resolved for CPython {' and '.join(resolve.pythons)} on this machine's platform.")
-    header.append("# No --hash pins: see Lockfiles in README.md.")
-    return "\n".join(header + lines) + "\n"
-
-
 def merge(per_python: dict[str, list[Pin]]) -> list[str]:
     """One line per distribution; a `python_version` marker where only some interpreters need it."""
     by_key: dict[str, tuple[Pin, list[str]]] = {}
@@ -414,6 +343,7 @@ def merge(per_python: dict[str, list[Pin]]) -> list[str]:
 
 
 def lock(
+    repository: Repository,
     resolve: Resolve,
     pins_of: dict[str, list[Pin]],
     requirements: list[str] | None = None,
@@ -421,25 +351,37 @@ def lock(
 ) -> list[Pin]:
     """Resolves and writes one lockfile. `keep_pins` holds every index pin it has now."""
     if requirements is None:
-        requirements = [r for f in resolve.requirement_files for r in read_requirements(HERE / f)]
+        requirements = repository.requirements(resolve)
+    platform = repository.lambda_platform() if resolve.for_lambda else None
+    pythons = (
+        (f"{platform.python_version[0]}.{platform.python_version[1]}",)
+        if platform
+        else repository.pythons(resolve)
+    )
+    mismatch = runtime_constraints_problem(repository, resolve) if platform else None
+    if mismatch:
+        raise LockError(mismatch)
     constrained_by = [pins_of[other] for other in resolve.constrained_by]
-    if keep_pins:
-        constrained_by.append(read_pins(resolve))
+    kept = read_pins(resolve) if keep_pins else []
+    constrained_by.append(kept)
     constraints = [pin.line() for pins in constrained_by for pin in pins if not pin.direct_requirement]
     per_python: dict[str, list[Pin]] = {}
     with tempfile.TemporaryDirectory(prefix=f"lock-{resolve.name}-") as tmp:
-        for version in resolve.pythons:
+        for version in pythons:
             python = find_python(version)
             scratch = Path(tempfile.mkdtemp(dir=tmp))
-            if resolve.lambda_platform:
-                print(
-                    f"Resolving {resolve.name} for {resolve.lambda_platform.describe()} ...", file=sys.stderr
-                )
+            if platform is not None:
+                print(f"Resolving {resolve.name} for {platform.describe()} ...", file=sys.stderr)
                 direct = {
                     r: f"in {', '.join(resolve.requirement_files)}" for r in requirements if is_direct(r)
                 }
                 index = [r for r in requirements if not is_direct(r)]
-                resolution = LambdaResolution(resolve.lambda_platform, python, scratch)
+                resolution = LambdaResolution(platform, python, scratch)
+                resolution.check_pins(
+                    [p.line() for p in kept if not p.direct_requirement],
+                    str(HERE / resolve.lockfile),
+                    relock=lock_command(resolve.name),
+                )
                 pins = resolution.resolve(index, direct, constraints)
             else:
                 print(f"Resolving {resolve.name} for CPython {version} ...", file=sys.stderr)
@@ -447,7 +389,7 @@ def lock(
                 earlier = [p.line() for ps in per_python.values() for p in ps if not p.direct_requirement]
                 pins = resolve_locally(python, requirements, constraints + earlier, scratch)
             per_python[version] = pins
-    text = lockfile_text(resolve, requirements, merge(per_python))
+    text = lockfile_text(resolve, requirements, pythons, merge(per_python), platform)
     # Write via a temporary file, so a failure never leaves half a lockfile behind.
     target = HERE / resolve.lockfile
     tmp_path = target.with_suffix(".lock.tmp")
@@ -490,14 +432,14 @@ def bump_framework(tag: str) -> None:
     bumped = {requirement: retag(requirement, tag) for requirement in current if is_direct(requirement)}
     if not bumped:
         raise LockError(f"{FRAMEWORK_REQUIREMENTS} has no git requirement to move to {tag}.")
-    default = next(r for r in RESOLVES if r.name == "python-default")
+    default = RESOLVES_BY_NAME["python-default"]
     others = [
         r
         for f in default.requirement_files
         if HERE / f != FRAMEWORK_REQUIREMENTS
         for r in read_requirements(HERE / f)
     ]
-    lock(default, {}, others + [bumped.get(r, r) for r in current], keep_pins=True)
+    lock(Repository(Path.cwd()), default, {}, others + [bumped.get(r, r) for r in current], keep_pins=True)
     for old, new in bumped.items():
         text = text.replace(old, new)
     FRAMEWORK_REQUIREMENTS.write_text(text)
@@ -509,6 +451,12 @@ def main(argv: Sequence[str]) -> int:
     parser = argparse.ArgumentParser(prog=LOCK_COMMAND, description=__doc__.splitlines()[0])
     parser.add_argument(
         "--resolve", action="append", choices=names, help="Lock only this resolve (repeatable); default: all."
+    )
+    parser.add_argument(
+        "--keep-pins",
+        action="store_true",
+        help="Keep every version the lockfile pins now (e.g. after editing it by hand): relock only "
+        "what must change, and check those pins against the platform.",
     )
     parser.add_argument(
         "--framework-tag",
@@ -523,10 +471,11 @@ def main(argv: Sequence[str]) -> int:
         if args.framework_tag:
             bump_framework(args.framework_tag)
             return 0
+        repository = Repository(Path.cwd())
         pins_of: dict[str, list[Pin]] = {}
         for resolve in RESOLVES:
             if resolve.name in wanted:
-                pins_of[resolve.name] = lock(resolve, pins_of)
+                pins_of[resolve.name] = lock(repository, resolve, pins_of, keep_pins=args.keep_pins)
             elif any(resolve.name in r.constrained_by for r in RESOLVES if r.name in wanted):
                 pins_of[resolve.name] = read_pins(resolve)
     except LockError as e:

@@ -4,17 +4,8 @@ from pathlib import Path
 
 import pytest
 from lambda_targets.platforms import LambdaPlatform
-from lock import (
-    RESOLVES,
-    LambdaResolution,
-    LockError,
-    Pin,
-    find_python,
-    is_pure,
-    lockfile_text,
-    merge,
-    read_requirements,
-)
+from lock import LambdaResolution, Pin, find_python, is_pure, merge
+from lockfiles import RESOLVES_BY_NAME, LockError, lockfile_text, read_requirements
 from pants.backend.python.pip_requirement import PipRequirement
 from pants.backend.python.util_rules.interpreter_constraints import InterpreterConstraints
 from pants.backend.python.util_rules.lockfile_metadata import PythonLockfileMetadata
@@ -23,10 +14,10 @@ LAMBDA = LambdaPlatform("python3.11", "x86_64")
 
 
 def test_header_is_one_pants_reads_and_validates() -> None:
-    resolve = next(r for r in RESOLVES if r.name == "python-default")
+    resolve = RESOLVES_BY_NAME["python-default"]
     requirements = ["boto3", "test-common-framework @ git+https://github.com/o/r.git@v1"]
 
-    text = lockfile_text(resolve, requirements, ["boto3==1.0"])
+    text = lockfile_text(resolve, requirements, ["3.11"], ["boto3==1.0"], LAMBDA)
     metadata = PythonLockfileMetadata.from_lockfile(text.encode(), resolve_name=resolve.name, delimeter="#")
 
     validation = metadata.is_valid_for(
@@ -112,3 +103,16 @@ def test_lambda_resolution_picks_the_newest_numpy_that_fits(tmp_path: Path) -> N
     pins = LambdaResolution(LAMBDA, find_python("3.11"), tmp_path).resolve(["numpy>=2.2,<2.4"], {})
 
     assert [(pin.name, pin.version) for pin in pins] == [("numpy", "2.2.6")]
+
+
+def test_a_kept_pin_without_a_lambda_wheel_is_a_clear_error(tmp_path: Path) -> None:
+    """A lockfile edited by hand to numpy 2.3.0, relocked with --keep-pins (real index)."""
+    resolution = LambdaResolution(LAMBDA, find_python("3.11"), tmp_path)
+
+    with pytest.raises(LockError) as error:
+        resolution.check_pins(["requests==2.32.3", "numpy==2.3.0"], "default.lock", relock="RELOCK")
+
+    message = str(error.value)
+    assert "default.lock pins numpy==2.3.0, which has no wheel for Lambda python3.11 x86_64" in message
+    assert "manylinux_2_28_x86_64" in message
+    assert "`RELOCK`" in message

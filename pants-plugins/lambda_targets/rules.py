@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from lambda_artifacts.artifact_zip import UNZIPPED_LIMIT_BYTES, canonical_name, human_size
 from lambda_artifacts.metadata import METADATA_VERSION, metadata_path
 from lambda_targets.platforms import LambdaPlatform
+from lambda_targets.repository_platform import locked_platform
 from lambda_targets.target_types import (
     AWSLambdaArchitectureField,
     PythonAWSLambda,
@@ -50,7 +51,11 @@ from pants.backend.python.util_rules.faas import (
 from pants.backend.python.util_rules.interpreter_constraints import InterpreterConstraints
 from pants.backend.python.util_rules.pex import CompletePlatforms, Pex, PythonExecutable
 from pants.backend.python.util_rules.pex_cli import PexCliProcess
-from pants.backend.python.util_rules.pex_from_targets import PexFromTargetsRequest
+from pants.backend.python.util_rules.pex_from_targets import (
+    ChosenPythonResolve,
+    ChosenPythonResolveRequest,
+    PexFromTargetsRequest,
+)
 from pants.core.goals.package import BuiltPackage, BuiltPackageArtifact, OutputPathField, PackageFieldSet
 from pants.engine.addresses import Address, Addresses, UnparsedAddressInputs
 from pants.engine.fs import (
@@ -437,6 +442,25 @@ async def _repository_functions(all_targets: AllTargets) -> dict[str, list[str]]
     return {str(t.address): [str(a) for a in addresses] for t, addresses in zip(functions, layers)}
 
 
+async def _check_locked_for(address: Address, platform: LambdaPlatform) -> None:
+    """The target's resolve must be locked for its platform: a lock for another runtime or
+    architecture pins wheels that would not load on it (and pip would not say so)."""
+    resolve = await Get(ChosenPythonResolve, ChosenPythonResolveRequest(Addresses([address])))
+    lockfile = resolve.lockfile.url
+    contents = await Get(DigestContents, PathGlobs([lockfile]))
+    locked = locked_platform(contents[0].content.decode()) if contents else None
+    if locked == (platform.runtime, platform.architecture):
+        return
+    raise InvalidTargetException(
+        f"{address} is built for Lambda {platform.runtime} {platform.architecture}, but its "
+        f"resolve `{resolve.name}` ({lockfile}) was "
+        + (f"locked for Lambda {' '.join(locked)}" if locked else "not locked for a Lambda platform")
+        + ": its pins may have no wheel that loads there. Set `runtime` and `architecture` once, in "
+        f"the root BUILD's `__defaults__`, rather than on this target, and relock with "
+        f"`./pants run 3rdparty/python/lock.py -- --resolve {resolve.name}`."
+    )
+
+
 def _reexported_handler(handler: ResolvedPythonFaaSHandler) -> FileContent:
     # Every function gets the same handler setting in AWS, whatever its module is called.
     module = PythonAwsLambdaHandlerField.reexported_handler_module
@@ -452,6 +476,8 @@ async def build_lambda_artifact(
         LambdaPlatformRequest(request.runtime, request.architecture, request.complete_platforms),
     )
     complete_platforms = lambda_platform.complete_platforms
+    if request.include_requirements and lambda_platform.platform is not None:
+        await _check_locked_for(request.address, lambda_platform.platform)
 
     additional_sources = EMPTY_DIGEST
     handler_spec = None

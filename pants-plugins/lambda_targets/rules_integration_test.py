@@ -59,6 +59,29 @@ def wheel(name: str, version: str, files: dict[str, str]) -> tuple[str, bytes]:
     return f"{name}-{version}-py3-none-any.whl", buffer.getvalue()
 
 
+def lockfile(runtime: str, architecture: str) -> str:
+    """A lockfile as the lock command writes it for a Lambda platform (header trimmed)."""
+    platform = {"runtime": runtime, "architecture": architecture}
+    header = json.dumps(
+        {
+            "version": 3,
+            "valid_for_interpreter_constraints": ["CPython==3.11.*"],
+            "generated_with_requirements": ["greeting==1.0"],
+            "manylinux": "manylinux2014",
+            "requirement_constraints": [],
+            "only_binary": [],
+            "no_binary": [],
+            "lambda_platform": platform,
+        }
+    )
+    return (
+        "# --- BEGIN PANTS LOCKFILE METADATA: DO NOT EDIT OR REMOVE ---\n"
+        f"# {header}\n"
+        "# --- END PANTS LOCKFILE METADATA ---\n"
+        "greeting==1.0\n"
+    )
+
+
 @pytest.fixture
 def rule_runner(tmp_path: Path) -> RuleRunner:
     find_links = tmp_path / "wheels"
@@ -117,7 +140,7 @@ def rule_runner(tmp_path: Path) -> RuleRunner:
     )
     rule_runner.write_files(
         {
-            "test.lock": "greeting==1.0\n",
+            "test.lock": lockfile("python3.11", "x86_64"),
             "src/app/handler.py": (
                 "import greeting\n\ndef handle(event, context):\n    return greeting.hello()\n"
             ),
@@ -188,7 +211,8 @@ def test_compiling_needs_the_runtimes_python_and_says_so(rule_runner: RuleRunner
             "BUILD": (
                 "python_aws_lambda_layer(name='layer', dependencies=['3rdparty:greeting'],"
                 " include_sources=False, runtime='python3.14')"
-            )
+            ),
+            "test.lock": lockfile("python3.14", "x86_64"),
         }
     )
 
@@ -329,3 +353,23 @@ def test_a_function_and_layers_over_lambdas_unzipped_limit_are_refused(
         build(rule_runner, "fn")
     with engine_error(contains="over Lambda's limit of 1,000 bytes for a function and all its layers"):
         build(rule_runner, "fn")
+
+
+def test_a_target_for_another_platform_than_its_lockfile_is_refused(rule_runner: RuleRunner) -> None:
+    rule_runner.write_files(
+        {
+            "BUILD": (
+                "python_aws_lambda_layer(name='layer', dependencies=['3rdparty:greeting'],"
+                " include_sources=False, runtime='python3.12', architecture='arm64')"
+            )
+        }
+    )
+
+    with engine_error(
+        InvalidTargetException,
+        contains=(
+            "//:layer is built for Lambda python3.12 arm64, but its resolve `python-default` "
+            "(test.lock) was locked for Lambda python3.11 x86_64"
+        ),
+    ):
+        build(rule_runner, "layer")

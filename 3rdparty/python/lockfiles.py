@@ -1,0 +1,414 @@
+"""The project's resolves, their lockfiles' headers, and the check that every lockfile is current.
+
+`lock.py` writes the lockfiles; this module says what each one must be locked from, and checks it
+without touching the network, so that `./pants` can run it before every Pants command that may
+resolve (`python 3rdparty/python/lockfiles.py check -- <pants arguments>`). A lockfile is current
+when its header matches, exactly:
+
+- `generated_with_requirements`: the lines of its requirements files;
+- `valid_for_interpreter_constraints`: the resolve's interpreter constraints in pants.toml;
+- for the Lambda resolve, `lambda_platform`: the runtime and architecture set once in the root
+  BUILD's `__defaults__` (and pants.toml's constraints for it must be that runtime's CPython);
+- `pins_sha256`: the digest of its pinned lines, so a hand edit is caught before pip sees it.
+
+Pants itself checks none of this for requirements-style lockfiles: it uses them as pip
+constraints, under which a requirement missing from the lock is resolved freely.
+
+Runs on the Pants virtualenv's CPython 3.9 (packaging and toml come with Pants).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import toml
+from lambda_targets.platforms import LambdaPlatform
+from lambda_targets.repository_platform import (
+    LOCKFILE_PLATFORM_KEY,
+    ROOT_BUILD,
+    PlatformNotConfigured,
+    read_repository_platform,
+)
+from packaging.requirements import InvalidRequirement, Requirement
+
+LOCK_COMMAND = "./pants run 3rdparty/python/lock.py"
+HERE = Path("3rdparty/python")
+PANTS_TOML = "pants.toml"
+BEGIN_METADATA = "# --- BEGIN PANTS LOCKFILE METADATA: DO NOT EDIT OR REMOVE ---"
+END_METADATA = "# --- END PANTS LOCKFILE METADATA ---"
+
+
+@dataclass(frozen=True)
+class Resolve:
+    name: str
+    lockfile: str
+    requirement_files: tuple[str, ...]
+    # Resolve for the repository's Lambda platform (root BUILD) instead of local interpreters.
+    for_lambda: bool = False
+    # Resolves whose pins this one must agree with, where they share a distribution.
+    constrained_by: tuple[str, ...] = ()
+
+
+# Order matters: a resolve is locked after those that constrain it. Which interpreters each one
+# is for comes from pants.toml; the Lambda platform from the root BUILD.
+RESOLVES = (
+    Resolve(
+        name="python-default",
+        lockfile="default.lock",
+        requirement_files=("pypi-requirements.txt", "framework-requirements.txt"),
+        for_lambda=True,
+    ),
+    # Pants pins its own dependencies exactly, so the tools that share an interpreter with it
+    # (pytest runs the plugin tests in one process with Pants) follow its pins.
+    Resolve(
+        name="pants-plugins",
+        lockfile="pants-plugins.lock",
+        requirement_files=("pants-plugins-requirements.txt",),
+    ),
+    Resolve(
+        name="pytest",
+        lockfile="pytest.lock",
+        requirement_files=("pytest-requirements.txt",),
+        constrained_by=("pants-plugins",),
+    ),
+    Resolve(name="lint", lockfile="lint.lock", requirement_files=("lint-requirements.txt",)),
+    Resolve(
+        name="dev",
+        lockfile="dev.lock",
+        requirement_files=("dev-requirements.txt",),
+        constrained_by=("python-default", "pytest"),
+    ),
+)
+RESOLVES_BY_NAME = {r.name: r for r in RESOLVES}
+
+
+class LockError(Exception):
+    """A problem the user must fix; the message says what and how."""
+
+
+def lock_command(*resolves: str, extra: Sequence[str] = ()) -> str:
+    args = [arg for name in resolves for arg in ("--resolve", name)] + list(extra)
+    return f"{LOCK_COMMAND} -- {' '.join(args)}" if args else LOCK_COMMAND
+
+
+# --- What the repository says ----------------------------------------------------------------
+
+
+def read_requirements(path: Path) -> list[str]:
+    requirements = []
+    for number, raw in enumerate(path.read_text().splitlines(), start=1):
+        line = raw.split(" #", 1)[0].strip()
+        if not line or line.startswith("#"):
+            continue
+        try:
+            Requirement(line)
+        except InvalidRequirement as e:
+            raise LockError(f"{path}:{number}: {line!r} is not a valid requirement ({e}).")
+        requirements.append(line)
+    return requirements
+
+
+def is_direct(requirement: str) -> bool:
+    return Requirement(requirement).url is not None
+
+
+_MINOR_CONSTRAINT = re.compile(r"^CPython==(3\.\d+)\.\*$")
+
+
+@dataclass(frozen=True)
+class Repository:
+    """The settings the lockfiles depend on, read from pants.toml and the root BUILD."""
+
+    root: Path
+
+    def _python_options(self) -> dict:
+        path = self.root / PANTS_TOML
+        try:
+            return toml.loads(path.read_text()).get("python", {})
+        except (OSError, toml.TomlDecodeError) as e:
+            raise LockError(f"Cannot read {path}: {e}")
+
+    def interpreter_constraints_option(self, resolve: Resolve) -> tuple[str, list[str]]:
+        """(the pants.toml option that sets them, the constraints) for a resolve."""
+        options = self._python_options()
+        per_resolve = options.get("resolves_to_interpreter_constraints", {})
+        if resolve.name in per_resolve:
+            return f"[python].resolves_to_interpreter_constraints.{resolve.name}", list(
+                per_resolve[resolve.name]
+            )
+        return "[python].interpreter_constraints", list(options.get("interpreter_constraints", []))
+
+    def interpreter_constraints(self, resolve: Resolve) -> list[str]:
+        return self.interpreter_constraints_option(resolve)[1]
+
+    def pythons(self, resolve: Resolve) -> tuple[str, ...]:
+        """CPython minor versions ("3.11") the resolve is locked for."""
+        option, constraints = self.interpreter_constraints_option(resolve)
+        versions = []
+        for constraint in constraints:
+            match = _MINOR_CONSTRAINT.match(constraint.replace(" ", ""))
+            if not match:
+                raise LockError(
+                    f"{PANTS_TOML} {option} has {constraint!r}; the lock command needs one "
+                    f"`CPython==3.X.*` entry per interpreter it locks for."
+                )
+            versions.append(match.group(1))
+        if not versions:
+            raise LockError(f"{PANTS_TOML} sets no {option} for the `{resolve.name}` resolve.")
+        return tuple(versions)
+
+    def lambda_platform(self) -> LambdaPlatform:
+        try:
+            return read_repository_platform(self.root)
+        except PlatformNotConfigured as e:
+            raise LockError(str(e))
+
+    def requirements(self, resolve: Resolve) -> list[str]:
+        return [r for f in resolve.requirement_files for r in read_requirements(self.root / HERE / f)]
+
+
+# --- The lockfile's header -------------------------------------------------------------------
+
+
+def pins_digest(lines: Sequence[str]) -> str:
+    return hashlib.sha256("".join(f"{line}\n" for line in lines).encode()).hexdigest()
+
+
+def lockfile_text(
+    resolve: Resolve,
+    requirements: Sequence[str],
+    pythons: Sequence[str],
+    lines: Sequence[str],
+    platform: LambdaPlatform | None = None,
+) -> str:
+    # Pants reads this header (and ignores the keys it does not know); the check below compares
+    # it with the repository before every ./pants command that may resolve.
+    metadata: dict[str, object] = {
+        "version": 3,
+        "valid_for_interpreter_constraints": [f"CPython=={v}.*" for v in pythons],
+        "generated_with_requirements": sorted(requirements),
+        "manylinux": "manylinux2014",
+        "requirement_constraints": [],
+        "only_binary": [],
+        "no_binary": [],
+    }
+    if platform is not None:
+        metadata[LOCKFILE_PLATFORM_KEY] = {"runtime": platform.runtime, "architecture": platform.architecture}
+    metadata["pins_sha256"] = pins_digest(lines)
+    header = [
+        "# This lockfile was autogenerated by Pants. To regenerate, run:",
+        "#",
+        f"#    {lock_command(resolve.name)}",
+        "#",
+        BEGIN_METADATA,
+        *(f"# {line}" for line in json.dumps(metadata, indent=2).splitlines()),
+        END_METADATA,
+        "",
+    ]
+    if platform is not None:
+        header.append(f"# Resolved for {platform.describe()}: every pin below has a wheel")
+        header.append("# that platform accepts, or builds to a pure-Python wheel.")
+    else:
+        header.append(f"# Resolved for CPython {' and '.join(pythons)} on this machine's platform.")
+    header.append("# No --hash pins: see Lockfiles in README.md.")
+    return "\n".join([*header, *lines]) + "\n"
+
+
+@dataclass(frozen=True)
+class Lockfile:
+    path: Path
+    metadata: dict
+    # The pinned lines, without comments.
+    lines: tuple[str, ...]
+
+    @classmethod
+    def read(cls, path: Path) -> Lockfile:
+        try:
+            text = path.read_text()
+        except OSError as e:
+            raise LockError(f"Cannot read {path}: {e}")
+        in_metadata, metadata_lines, lines = False, [], []
+        for line in text.splitlines():
+            if line == BEGIN_METADATA:
+                in_metadata = True
+            elif line == END_METADATA:
+                in_metadata = False
+            elif in_metadata:
+                metadata_lines.append(line[2:])
+            elif line.strip() and not line.lstrip().startswith("#"):
+                lines.append(line.strip())
+        try:
+            metadata = json.loads("\n".join(metadata_lines)) if metadata_lines else None
+        except json.JSONDecodeError:
+            metadata = None
+        if not isinstance(metadata, dict):
+            raise LockError(
+                f"{path} has no readable Pants metadata header; it was not written by {LOCK_COMMAND}."
+            )
+        return cls(path, metadata, tuple(lines))
+
+
+# --- The check -------------------------------------------------------------------------------
+
+
+def _framework_tag_change(expected: list[str], recorded: list[str]) -> str | None:
+    """The new tag, if the only difference is a git requirement's tag."""
+
+    def untagged(requirement: str) -> str:
+        return requirement.rpartition("@")[0] if is_direct(requirement) else requirement
+
+    added, removed = sorted(set(expected) - set(recorded)), sorted(set(recorded) - set(expected))
+    if len(added) == 1 == len(removed) and is_direct(added[0]) and untagged(added[0]) == untagged(removed[0]):
+        return added[0].rpartition("@")[2]
+    return None
+
+
+def runtime_constraints_problem(repository: Repository, resolve: Resolve) -> str | None:
+    """pants.toml's interpreter constraints for the Lambda resolve must be the runtime's CPython:
+    the functions' code is tested on it, from the same lockfile."""
+    platform = repository.lambda_platform()
+    option, constraints = repository.interpreter_constraints_option(resolve)
+    want = f"CPython=={'.'.join(map(str, platform.python_version))}.*"
+    if constraints == [want]:
+        return None
+    return (
+        f"{ROOT_BUILD} sets runtime={platform.runtime!r} for the Lambda targets, but {PANTS_TOML} "
+        f"{option} is {constraints}: make it [{want!r}] (the runtime's CPython, which the "
+        f"functions' tests run on), then run `{lock_command(resolve.name)}`."
+    )
+
+
+def check_resolve(repository: Repository, resolve: Resolve) -> list[str]:
+    """What is stale about one lockfile: each item names what differs and the command to run."""
+    path = HERE / resolve.lockfile
+    relock = f"Run `{lock_command(resolve.name)}`."
+    if not (repository.root / path).exists():
+        return [f"{path} does not exist. {relock}"]
+    lockfile = Lockfile.read(repository.root / path)
+    metadata = lockfile.metadata
+    problems = []
+
+    expected = sorted(repository.requirements(resolve))
+    recorded = sorted(metadata.get("generated_with_requirements") or [])
+    if expected != recorded:
+        files = ", ".join(str(HERE / f) for f in resolve.requirement_files)
+        added, removed = sorted(set(expected) - set(recorded)), sorted(set(recorded) - set(expected))
+        detail = "; ".join(
+            part
+            for part in (
+                f"not locked: {', '.join(added)}" if added else "",
+                f"locked but no longer required: {', '.join(removed)}" if removed else "",
+            )
+            if part
+        )
+        tag = _framework_tag_change(expected, recorded)
+        how = (
+            f"Run `{lock_command(extra=['--framework-tag', tag])}` (moves the framework, keeps every "
+            f"other pin) or `{lock_command(resolve.name)}`."
+            if tag
+            else relock
+        )
+        problems.append(f"{path} was not locked from {files} as they are now ({detail}). {how}")
+
+    option, constraints = repository.interpreter_constraints_option(resolve)
+    recorded_constraints = metadata.get("valid_for_interpreter_constraints") or []
+    if sorted(constraints) != sorted(recorded_constraints):
+        problems.append(
+            f"{path} was locked for {recorded_constraints}, but {PANTS_TOML} {option} is now "
+            f"{constraints}. {relock}"
+        )
+
+    if resolve.for_lambda:
+        platform = repository.lambda_platform()
+        mismatch = runtime_constraints_problem(repository, resolve)
+        if mismatch:
+            problems.append(mismatch)
+        recorded_platform = metadata.get(LOCKFILE_PLATFORM_KEY) or {}
+        actual = (recorded_platform.get("runtime"), recorded_platform.get("architecture"))
+        if actual != (platform.runtime, platform.architecture):
+            problems.append(
+                f"{path} was locked for Lambda {' '.join(map(str, actual))}, but {ROOT_BUILD}'s "
+                f"`__defaults__` now sets runtime={platform.runtime!r}, architecture="
+                f"{platform.architecture!r}: its wheels would not load there. {relock}"
+            )
+
+    if metadata.get("pins_sha256") != pins_digest(lockfile.lines):
+        problems.append(
+            f"{path} was edited by hand: its pinned lines are not the ones {LOCK_COMMAND} wrote, "
+            f"and nothing has checked them against "
+            f"{'Lambda ' + repository.lambda_platform().slug if resolve.for_lambda else 'each other'}. "
+            f"To keep your pins, run `{lock_command(resolve.name, extra=['--keep-pins'])}`: it checks "
+            f"them and says which cannot work (to choose a version, pin it in the requirements file "
+            f"instead). To drop them, run `{lock_command(resolve.name)}`."
+        )
+    return problems
+
+
+def check_lockfiles(repository: Repository) -> list[str]:
+    problems = []
+    for resolve in RESOLVES:
+        try:
+            problems += check_resolve(repository, resolve)
+        except LockError as e:
+            problems.append(str(e))
+    return problems
+
+
+# Pants goals that never resolve requirements: a stale lockfile does not stop them, so that a
+# user can still look around (and tailor, which edits BUILD files) before locking.
+GOALS_WITHOUT_RESOLVES = frozenset(
+    "help help-advanced help-all version list peek filedeps dependencies dependents roots paths "
+    "tailor count-loc backends".split()
+)
+
+
+_HELP = frozenset({"help", "help-advanced", "help-all", "-h", "--help", "--version", "version"})
+
+
+def may_resolve(pants_args: list[str]) -> bool:
+    """Whether a ./pants command line may resolve requirements (and so needs current lockfiles)."""
+    pants_args = pants_args[: pants_args.index("--")] if "--" in pants_args else pants_args
+    if any(arg in _HELP for arg in pants_args):
+        return False  # `./pants help test` runs no goal
+    for arg in pants_args:
+        if arg.startswith("-") or "/" in arg or ":" in arg:
+            continue  # an option or a target address
+        if arg not in GOALS_WITHOUT_RESOLVES:
+            return True
+    return False
+
+
+def is_lock_command(pants_args: Sequence[str]) -> bool:
+    return any(arg.rstrip("/").endswith("3rdparty/python/lock.py") for arg in pants_args)
+
+
+def main(argv: Sequence[str]) -> int:
+    """`check [--root DIR] [-- PANTS_ARGS...]`: exit 1, saying why and what to run, if a lockfile
+    is stale and the Pants command line may resolve."""
+    args = list(argv)
+    pants_args = args[args.index("--") + 1 :] if "--" in args else []
+    args = args[: args.index("--")] if "--" in args else args
+    if args[:1] != ["check"] or len(args) not in (1, 3) or (len(args) == 3 and args[1] != "--root"):
+        print(f"usage: {sys.argv[0]} check [--root DIR] [-- PANTS_ARGS...]", file=sys.stderr)
+        return 2
+    root = Path(args[2]) if len(args) == 3 else Path.cwd()
+    if is_lock_command(pants_args) or not may_resolve(pants_args):
+        return 0
+    problems = check_lockfiles(Repository(root))
+    if problems:
+        print("[./pants] error: the lockfiles are not current:", file=sys.stderr)
+        for problem in problems:
+            print(f"  - {problem}", file=sys.stderr)
+        print("Nothing was built or resolved.", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
