@@ -15,6 +15,7 @@ say cold. Measured:
   read-only, Lambda's sys.path order; ours (with .pyc) against the seed's (without);
 - with a remote cache (a BuildGrid on loopback): a cold build that fills it, a second machine
   with empty local caches, and a warm local no-op;
+- what the lockfile check that ./pants runs before every command that may resolve costs;
 - with --scaling (it takes 10 minutes or more): what each added function costs. In another copy, with N synthetic functions added
   (N = 2, then 20), the wall and CPU time of `package` of every function (changed functions,
   layers warm), of `test` of every function (the Lambda-sandbox checks), and of a warm no-op
@@ -426,6 +427,43 @@ def scaling_table(rows: list[ScalingRow], sizes: tuple[int, ...]) -> list[str]:
     return table
 
 
+def measure_lock_check(repo: Path, runs: int) -> list[str]:
+    """What the lockfile check ./pants runs before Pants costs: the same command, N times, beside
+    the bare interpreter start it includes."""
+    cache = Path(os.environ.get("LAMBDA_BOOTSTRAP_CACHE", Path.home() / ".cache/pants-lambda-bootstrap"))
+    pants_toml = tomllib.loads((repo / "pants.toml").read_text())
+    python = cache / f"pants-{pants_toml['GLOBAL']['pants_version']}" / "bin" / "python"
+    env = {"PYTHONPATH": str(repo / "pants-plugins")}
+    check = [
+        str(python),
+        "-s",
+        "3rdparty/python/lockfiles.py",
+        "check",
+        "--root",
+        str(repo),
+        "--",
+        "package",
+        "::",
+    ]
+    bare = [str(python), "-s", "-c", "pass"]
+    timings: dict[str, list[Timing]] = {"check": [], "bare": []}
+    for _ in range(runs):  # interleaved, so drift in the machine's load hits both alike
+        timings["check"].append(run(check, repo, env))
+        timings["bare"].append(run(bare, repo, env))
+    ms = {
+        k: (statistics.median(t.wall for t in v) * 1000, statistics.median(t.cpu for t in v) * 1000)
+        for k, v in timings.items()
+    }
+    return [
+        f"Lockfile check before every `./pants` command that may resolve ({runs} runs, median):",
+        "",
+        "| Command | Wall (ms) | CPU (ms) |",
+        "| --- | ---: | ---: |",
+        f"| `lockfiles.py check` (what ./pants runs) | {ms['check'][0]:.0f} | {ms['check'][1]:.0f} |",
+        f"| of which CPython 3.9 start-up (`-c pass`) | {ms['bare'][0]:.0f} | {ms['bare'][1]:.0f} |",
+    ]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=15, help="fresh interpreters per import measurement")
@@ -448,6 +486,8 @@ def main() -> int:
     if not args.scaling_only:
         table, rows = compare(work, caches, args.runs)
         text += "\n".join(table) + "\n"
+    log("the lockfile check ./pants runs before Pants...")
+    text += "\n" + "\n".join(measure_lock_check(Path.cwd(), max(args.runs, 15))) + "\n"
     scaling: list[ScalingRow] = []
     if args.scaling or args.scaling_only:
         scaling = measure_scaling(work, caches, SCALING_SIZES)

@@ -39,11 +39,11 @@ from lockfiles import (
     LockError,
     Repository,
     Resolve,
+    follow_runtime,
     is_direct,
     lock_command,
     lockfile_text,
     read_requirements,
-    runtime_constraints_problem,
 )
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name, parse_wheel_filename
@@ -358,9 +358,10 @@ def lock(
         if platform
         else repository.pythons(resolve)
     )
-    mismatch = runtime_constraints_problem(repository, resolve) if platform else None
-    if mismatch:
-        raise LockError(mismatch)
+    if platform is not None:
+        followed = follow_runtime(repository, resolve)
+        if followed:
+            print(f"Set {followed}.", file=sys.stderr)
     constrained_by = [pins_of[other] for other in resolve.constrained_by]
     kept = read_pins(resolve) if keep_pins else []
     constrained_by.append(kept)

@@ -19,6 +19,7 @@ Runs on the Pants virtualenv's CPython 3.9 (packaging and toml come with Pants).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -35,7 +36,6 @@ from lambda_targets.repository_platform import (
     PlatformNotConfigured,
     read_repository_platform,
 )
-from packaging.requirements import InvalidRequirement, Requirement
 
 LOCK_COMMAND = "./pants run 3rdparty/python/lock.py"
 HERE = Path("3rdparty/python")
@@ -100,22 +100,32 @@ def lock_command(*resolves: str, extra: Sequence[str] = ()) -> str:
 # --- What the repository says ----------------------------------------------------------------
 
 
-def read_requirements(path: Path) -> list[str]:
+def read_requirements(path: Path, validate: bool = True) -> list[str]:
+    """The requirement lines of a requirements file. `validate=False` skips parsing them, which
+    costs a quarter of a second (packaging's parser): the check before every ./pants run only
+    compares lines, and the lock command validates them."""
     requirements = []
     for number, raw in enumerate(path.read_text().splitlines(), start=1):
         line = raw.split(" #", 1)[0].strip()
         if not line or line.startswith("#"):
             continue
-        try:
-            Requirement(line)
-        except InvalidRequirement as e:
-            raise LockError(f"{path}:{number}: {line!r} is not a valid requirement ({e}).")
+        if validate:
+            from packaging.requirements import InvalidRequirement, Requirement
+
+            try:
+                Requirement(line)
+            except InvalidRequirement as e:
+                raise LockError(f"{path}:{number}: {line!r} is not a valid requirement ({e}).")
         requirements.append(line)
     return requirements
 
 
+# PEP 508's `name[extras] @ scheme://...`: a requirement on a URL (e.g. git) rather than an index.
+_DIRECT_REFERENCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*\s*(\[[^\]]*\])?\s*@\s*[a-z+]+://")
+
+
 def is_direct(requirement: str) -> bool:
-    return Requirement(requirement).url is not None
+    return _DIRECT_REFERENCE.match(requirement.strip()) is not None
 
 
 _MINOR_CONSTRAINT = re.compile(r"^CPython==(3\.\d+)\.\*$")
@@ -127,6 +137,7 @@ class Repository:
 
     root: Path
 
+    @functools.cached_property
     def _python_options(self) -> dict:
         path = self.root / PANTS_TOML
         try:
@@ -136,7 +147,7 @@ class Repository:
 
     def interpreter_constraints_option(self, resolve: Resolve) -> tuple[str, list[str]]:
         """(the pants.toml option that sets them, the constraints) for a resolve."""
-        options = self._python_options()
+        options = self._python_options
         per_resolve = options.get("resolves_to_interpreter_constraints", {})
         if resolve.name in per_resolve:
             return f"[python].resolves_to_interpreter_constraints.{resolve.name}", list(
@@ -169,8 +180,10 @@ class Repository:
         except PlatformNotConfigured as e:
             raise LockError(str(e))
 
-    def requirements(self, resolve: Resolve) -> list[str]:
-        return [r for f in resolve.requirement_files for r in read_requirements(self.root / HERE / f)]
+    def requirements(self, resolve: Resolve, validate: bool = True) -> list[str]:
+        return [
+            r for f in resolve.requirement_files for r in read_requirements(self.root / HERE / f, validate)
+        ]
 
 
 # --- The lockfile's header -------------------------------------------------------------------
@@ -279,9 +292,34 @@ def runtime_constraints_problem(repository: Repository, resolve: Resolve) -> str
         return None
     return (
         f"{ROOT_BUILD} sets runtime={platform.runtime!r} for the Lambda targets, but {PANTS_TOML} "
-        f"{option} is {constraints}: make it [{want!r}] (the runtime's CPython, which the "
-        f"functions' tests run on), then run `{lock_command(resolve.name)}`."
+        f"{option} is {constraints} (the CPython the functions' tests run on). Run "
+        f"`{lock_command(resolve.name)}`: it makes that [{want!r}] and relocks."
     )
+
+
+def follow_runtime(repository: Repository, resolve: Resolve) -> str | None:
+    """Points pants.toml's interpreter constraints for the Lambda resolve at the runtime's CPython
+    (the lock command does this, so that changing the runtime is one edit, in the root BUILD).
+    Returns what it changed, or None if nothing needed to."""
+    if runtime_constraints_problem(repository, resolve) is None:
+        return None
+    platform = repository.lambda_platform()
+    want = f"CPython=={'.'.join(map(str, platform.python_version))}.*"
+    path = repository.root / PANTS_TOML
+    text = path.read_text()
+    entry = re.compile(
+        rf"(resolves_to_interpreter_constraints\s*=\s*\{{[^}}\n]*?\b{re.escape(resolve.name)}\s*=\s*)\[[^\]]*\]"
+    )
+    updated, count = entry.subn(rf'\g<1>["{want}"]', text)
+    if count != 1:
+        raise LockError(runtime_constraints_problem(repository, resolve) or "")
+    path.write_text(updated)
+    reread = Repository(repository.root)  # `repository` keeps what it read before the edit
+    if runtime_constraints_problem(reread, resolve) is not None:
+        path.write_text(text)
+        raise LockError(runtime_constraints_problem(reread, resolve) or "")
+    option, _ = reread.interpreter_constraints_option(resolve)
+    return f"{PANTS_TOML} {option} = [{want!r}], for {platform.runtime} in {ROOT_BUILD}"
 
 
 def check_resolve(repository: Repository, resolve: Resolve) -> list[str]:
@@ -294,7 +332,7 @@ def check_resolve(repository: Repository, resolve: Resolve) -> list[str]:
     metadata = lockfile.metadata
     problems = []
 
-    expected = sorted(repository.requirements(resolve))
+    expected = sorted(repository.requirements(resolve, validate=False))
     recorded = sorted(metadata.get("generated_with_requirements") or [])
     if expected != recorded:
         files = ", ".join(str(HERE / f) for f in resolve.requirement_files)

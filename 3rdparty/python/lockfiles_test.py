@@ -12,6 +12,7 @@ from lockfiles import (
     RESOLVES,
     Repository,
     check_lockfiles,
+    follow_runtime,
     lockfile_text,
     main,
     may_resolve,
@@ -127,7 +128,7 @@ def test_turning_the_runtime_knob_names_both_places_and_the_lock_command(repo: P
     constraints, platform = problems
     assert constraints.startswith("BUILD sets runtime='python3.12'")
     assert "pants.toml [python].resolves_to_interpreter_constraints.python-default" in constraints
-    assert "make it ['CPython==3.12.*']" in constraints
+    assert "it makes that ['CPython==3.12.*'] and relocks" in constraints
     assert platform.startswith("3rdparty/python/default.lock was locked for Lambda python3.11 x86_64")
     assert platform.endswith("Run `./pants run 3rdparty/python/lock.py -- --resolve python-default`.")
 
@@ -248,3 +249,23 @@ def test_requirements_files_keep_comments_out(tmp_path: Path) -> None:
     path.write_text("# heading\nboto3  # why\n\nnumpy\n")
 
     assert read_requirements(path) == ["boto3", "numpy"]
+
+
+def test_the_lock_command_points_pants_toml_at_the_runtime(repo: Path) -> None:
+    resolve = RESOLVES[0]
+    assert resolve.for_lambda
+    assert follow_runtime(Repository(repo), resolve) is None
+    edit(repo / "BUILD", 'runtime="python3.11"', 'runtime="python3.13"')
+
+    changed = follow_runtime(Repository(repo), resolve)
+
+    assert changed == (
+        "pants.toml [python].resolves_to_interpreter_constraints.python-default = "
+        "['CPython==3.13.*'], for python3.13 in BUILD"
+    )
+    assert (
+        'python-default = ["CPython==3.13.*"], pytest = ["CPython==3.9.*"'
+        in (repo / "pants.toml").read_text()
+    )
+    write_lockfiles(repo)
+    assert check_lockfiles(Repository(repo)) == []
