@@ -22,6 +22,7 @@ from __future__ import annotations
 import importlib.resources
 import json
 import os
+import re
 from dataclasses import dataclass
 
 from lambda_artifacts.artifact_zip import UNZIPPED_LIMIT_BYTES, canonical_name, human_size
@@ -442,13 +443,40 @@ async def _repository_functions(all_targets: AllTargets) -> dict[str, list[str]]
     return {str(t.address): [str(a) for a in addresses] for t, addresses in zip(functions, layers)}
 
 
+# A pinned line of a requirements-style lockfile: `name==version` or `name @ url`.
+_LOCK_LINE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[[^\]]*\])?\s*(?:==|@)", re.MULTILINE)
+
+
 async def _check_locked_for(address: Address, platform: LambdaPlatform) -> None:
     """The target's resolve must be locked for its platform: a lock for another runtime or
     architecture pins wheels that would not load on it (and pip would not say so)."""
-    resolve = await Get(ChosenPythonResolve, ChosenPythonResolveRequest(Addresses([address])))
+    resolve, transitive = await MultiGet(
+        Get(ChosenPythonResolve, ChosenPythonResolveRequest(Addresses([address]))),
+        Get(TransitiveTargets, TransitiveTargetsRequest([address])),
+    )
     lockfile = resolve.lockfile.url
     contents = await Get(DigestContents, PathGlobs([lockfile]))
-    locked = locked_platform(contents[0].content.decode()) if contents else None
+    text = contents[0].content.decode() if contents else ""
+    # Pants hands a requirements-style lockfile to pip as constraints: a requirement it does not
+    # pin would be resolved freely, into the artifact.
+    pinned = {canonical_name(m.group(1)) for m in _LOCK_LINE.finditer(text)}
+    unpinned = sorted(
+        {
+            f"{requirement} (from {target.address})"
+            for target in transitive.closure
+            if target.has_field(PythonRequirementsField)
+            for requirement in target[PythonRequirementsField].value
+            if canonical_name(requirement.project_name) not in pinned
+        }
+    )
+    if unpinned:
+        raise InvalidTargetException(
+            f"{address} depends on requirements that {lockfile} does not pin, so they would be "
+            f"resolved unpinned into the artifact: {', '.join(unpinned)}. Put each in the "
+            f"requirements file the resolve `{resolve.name}` is locked from (3rdparty/python/), "
+            f"then run `./pants run 3rdparty/python/lock.py -- --resolve {resolve.name}`."
+        )
+    locked = locked_platform(text)
     if locked == (platform.runtime, platform.architecture):
         return
     raise InvalidTargetException(

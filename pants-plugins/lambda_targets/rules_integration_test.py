@@ -373,3 +373,25 @@ def test_a_target_for_another_platform_than_its_lockfile_is_refused(rule_runner:
         ),
     ):
         build(rule_runner, "layer")
+
+
+def test_a_requirement_the_lockfile_does_not_pin_is_refused(rule_runner: RuleRunner) -> None:
+    rule_runner.write_files(
+        {
+            "3rdparty/BUILD": (
+                "python_requirement(name='greeting', requirements=['greeting==1.0'])\n"
+                "python_requirement(name='extra', requirements=['tenacity'])\n"
+            ),
+            "BUILD": (
+                "python_aws_lambda_layer(name='layer', dependencies=['3rdparty:greeting', '3rdparty:extra'],"
+                " include_sources=False, runtime='python3.11')"
+            ),
+        }
+    )
+
+    with engine_error(
+        InvalidTargetException,
+        contains="//:layer depends on requirements that test.lock does not pin, so they would be resolved "
+        "unpinned into the artifact: tenacity (from 3rdparty:extra)",
+    ):
+        build(rule_runner, "layer")
