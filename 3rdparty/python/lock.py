@@ -55,6 +55,10 @@ class Pin:
     version: str
     # The requirement line as written, for git/URL requirements; None for index pins.
     direct_requirement: str | None = None
+    # What pip's report says about it: whether a requirements file asks for it, and the names
+    # its metadata depends on (for the lockfile's `required_by`, which CI's selection reads).
+    requested: bool = field(default=False, compare=False)
+    depends_on: tuple[str, ...] = field(default=(), compare=False)
 
     @property
     def key(self) -> str:
@@ -277,14 +281,12 @@ class LambdaResolution:
         self.add_source_requirement(spec, "no wheel on the index; building its sdist")
 
     def pin(self, item: dict) -> Pin:
-        name, version = item["metadata"]["name"], item["metadata"]["version"]
         wheel_name = unquote(item["download_info"]["url"].rsplit("/", 1)[-1])
         built_from = self.built_from.get(wheel_name)
         if built_from is not None:
-            direct = built_from if is_direct(built_from) else None
-            return Pin(name, version, direct)
+            return pin_from_report(item, built_from if is_direct(built_from) else None)
         self.check_wheel(wheel_name)
-        return Pin(name, version)
+        return pin_from_report(item, None)
 
     def check_wheel(self, wheel_name: str) -> None:
         """Belt and braces: pip was told the platform, but verify every chosen wheel fits it."""
@@ -308,13 +310,38 @@ def resolve_locally(python: str, requirements: list[str], constraints: list[str]
         raise LockError(f"pip could not resolve the requirements:\n{pip_errors(failure.result)}")
     direct_by_name = {canonicalize_name(Requirement(r).name): r for r in requirements if is_direct(r)}
     return [
-        Pin(
-            item["metadata"]["name"],
-            item["metadata"]["version"],
-            direct_by_name.get(canonicalize_name(item["metadata"]["name"])),
-        )
+        pin_from_report(item, direct_by_name.get(canonicalize_name(item["metadata"]["name"])))
         for item in installs
     ]
+
+
+def pin_from_report(item: dict, direct_requirement: str | None) -> Pin:
+    """A pin from one `install` entry of pip's installation report."""
+    metadata = item["metadata"]
+    depends_on = tuple(
+        sorted({canonicalize_name(Requirement(r).name) for r in metadata.get("requires_dist") or ()})
+    )
+    return Pin(
+        metadata["name"], metadata["version"], direct_requirement, bool(item.get("requested")), depends_on
+    )
+
+
+def required_by(pins: Iterable[Pin]) -> dict[str, list[str]]:
+    """For each pinned distribution, the requested distributions whose dependencies pull it in
+    (itself included, if requested). Dependencies are followed whatever their markers say, so a
+    change may select more than it needs, never less."""
+    by_key = {pin.key: pin for pin in pins}
+    result: dict[str, set[str]] = {key: set() for key in by_key}
+    for root in (pin for pin in by_key.values() if pin.requested):
+        stack, seen = [root.key], set()
+        while stack:
+            key = stack.pop()
+            if key in seen or key not in by_key:
+                continue
+            seen.add(key)
+            result[key].add(root.key)
+            stack.extend(by_key[key].depends_on)
+    return {key: sorted(roots) for key, roots in sorted(result.items())}
 
 
 # --- The lockfile ------------------------------------------------------------------------
@@ -390,7 +417,8 @@ def lock(
                 earlier = [p.line() for ps in per_python.values() for p in ps if not p.direct_requirement]
                 pins = resolve_locally(python, requirements, constraints + earlier, scratch)
             per_python[version] = pins
-    text = lockfile_text(resolve, requirements, pythons, merge(per_python), platform)
+    every_pin = [pin for pins in per_python.values() for pin in pins]
+    text = lockfile_text(resolve, requirements, pythons, merge(per_python), platform, required_by(every_pin))
     # Write via a temporary file, so a failure never leaves half a lockfile behind.
     target = HERE / resolve.lockfile
     tmp_path = target.with_suffix(".lock.tmp")

@@ -99,13 +99,54 @@ def framework_bump(repo: RepoCopy) -> set[str]:
     return selected(repo)
 
 
-def test_a_framework_tag_change_selects_the_framework_layer_and_what_pants_marks_with_it(
-    framework_bump: set[str],
+def test_a_framework_tag_change_packages_the_framework_layer_only(framework_bump: set[str]) -> None:
+    # The tag is in framework-requirements.txt and in default.lock. Pants alone would mark every
+    # requirement of the resolve as changed, and so both layers and both functions; selected by
+    # the lines that changed (3rdparty/python/changed_pins.py), only the framework layer holds
+    # the framework. The function zips hold code only.
+    assert framework_bump == {FRAMEWORK}
+
+
+def test_a_framework_tag_change_tests_what_depends_on_the_framework(
+    repo: RepoCopy, framework_bump: set[str]
 ) -> None:
-    # The tag is in framework-requirements.txt and in default.lock. A lockfile change marks every
-    # requirement of its resolve, so Pants also selects the PyPI layer and both functions, whose
-    # code imports the framework. None of those three changes bytes: the deploy plan shows it.
-    assert framework_bump == {FRAMEWORK, PYPI, API, THUMBNAIL}
+    repo.git("checkout", "--quiet", "framework-bump")
+    tests = selected(repo, "list-tests")
+
+    # Both functions import the framework: their unit tests and their Lambda-sandbox checks run,
+    # and the tests that build from the lockfiles in a copy of the repository.
+    assert {API, THUMBNAIL} <= tests
+    assert {t for t in tests if t.startswith("src/python/api_handler/")}, tests
+    assert {t for t in tests if t.startswith("tests/integration/")}, tests
+    # The deploy tool and the lock command's own tests do not depend on the framework.
+    assert not {t for t in tests if t.startswith(("deploy/", "3rdparty/python/"))}, tests
+
+
+@pytest.fixture(scope="module")
+def numpy_bump(repo: RepoCopy) -> tuple[set[str], set[str]]:
+    """Holds numpy one release back as a user would: by hand in the lockfile, then the lock
+    command with --keep-pins, which checks the pin for Lambda and rewrites the lockfile."""
+
+    def bump(r: RepoCopy) -> None:
+        lock = r.path("3rdparty/python/default.lock")
+        lock.write_text(lock.read_text().replace("\nnumpy==2.2.6\n", "\nnumpy==2.2.5\n"))
+        r.pants("run", "3rdparty/python/lock.py", "--", "--resolve", "python-default", "--keep-pins").check()
+
+    commit_change(repo, "numpy-bump", bump)
+    changed = repo.git("diff", "--name-only", "HEAD~1").split()
+    assert changed == ["3rdparty/python/default.lock"], changed
+    return selected(repo), selected(repo, "list-tests")
+
+
+def test_a_numpy_bump_packages_the_pypi_layer_and_tests_the_thumbnail_function(
+    numpy_bump: tuple[set[str], set[str]],
+) -> None:
+    packages, tests = numpy_bump
+
+    assert packages == {PYPI}
+    assert THUMBNAIL in tests and API not in tests
+    assert {t for t in tests if t.startswith("src/python/thumbnail/")}, tests
+    assert not {t for t in tests if t.startswith("src/python/api_handler/")}, tests
 
 
 def test_after_a_framework_bump_the_deploy_plan_leaves_the_pypi_layer_alone(
