@@ -112,3 +112,13 @@ def test_read_only_goals_and_the_lock_command_are_not_stopped(repo: RepoCopy) ->
         assert "3rdparty/python:pypi" in run.stdout
     finally:
         Path(repo.path("3rdparty/python/lint-requirements.txt")).write_text(original)
+
+
+def test_pants_own_hint_leads_to_the_lock_command(repo: RepoCopy) -> None:
+    # Pants' messages about lockfiles say `pants generate-lockfiles --resolve=NAME`; ./pants runs
+    # the lock command for it (here with a resolve that does not exist, to stop before locking).
+    run = repo.pants("generate-lockfiles", "--resolve=no-such-resolve")
+
+    assert run.returncode != 0
+    assert "running it" in run.stderr and "3rdparty/python/lock.py" in run.stderr
+    assert "argument --resolve: invalid choice: 'no-such-resolve'" in run.stderr, run.output[-3000:]
