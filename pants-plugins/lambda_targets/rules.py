@@ -52,6 +52,8 @@ from pants.backend.python.util_rules.pex import CompletePlatforms, Pex, PythonEx
 from pants.backend.python.util_rules.pex_cli import PexCliProcess
 from pants.backend.python.util_rules.pex_from_targets import PexFromTargetsRequest
 from pants.core.goals.package import BuiltPackage, BuiltPackageArtifact, OutputPathField, PackageFieldSet
+from pants.core.subsystems.python_bootstrap import PythonBootstrap
+from pants.core.util_rules.system_binaries import BinaryPathRequest, BinaryPaths, BinaryPathTest
 from pants.engine.addresses import Address, Addresses, UnparsedAddressInputs
 from pants.engine.fs import (
     EMPTY_DIGEST,
@@ -77,6 +79,7 @@ from pants.engine.target import (
     TransitiveTargetsRequest,
 )
 from pants.engine.unions import UnionRule
+from pants.util.frozendict import FrozenDict
 from pants.util.logging import LogLevel
 
 # Where Lambda looks in a layer for Python code, whatever the runtime version.
@@ -364,6 +367,62 @@ class BuiltZip:
     report: dict
 
 
+@dataclass(frozen=True)
+class RuntimeInterpreterRequest:
+    python_version: tuple[int, int]
+
+
+@dataclass(frozen=True)
+class RuntimeInterpreter:
+    """A local CPython of a runtime's minor version, or None and where we looked."""
+
+    path: str | None
+    # The full version, e.g. `3.12.1`.
+    version: str | None
+    searched: tuple[str, ...]
+
+
+# Prints the full version and succeeds only on CPython of the wanted minor version. Must run on
+# any Python a search path may hold (2.7 included), and on pyenv shims, which fail unless
+# selected: a failure only rules the candidate out.
+_VERSION_PROBE = (
+    "import sys; v = sys.version_info; print('%d.%d.%d' % tuple(v[:3])); "
+    "sys.exit(0 if sys.implementation.name == 'cpython' and tuple(v[:2]) == ({}, {}) else 1)"
+)
+
+
+@rule(desc="Find the Lambda runtime's CPython", level=LogLevel.DEBUG)
+async def find_runtime_interpreter(
+    request: RuntimeInterpreterRequest, python_bootstrap: PythonBootstrap
+) -> RuntimeInterpreter:
+    """`pythonX.Y` on [python-bootstrap].search_path (pyenv, PATH, ...), checked by running it.
+
+    Not Pants' `PythonExecutable`: that runs Pex's interpreter discovery, and Pex v2.1.137 cannot
+    import its own vendored code on CPython 3.12 and 3.13, so it calls them broken. Compiling
+    bytecode needs only the interpreter itself.
+
+    Any patch release of the runtime's minor version will do: the bytecode format (its magic
+    number) is fixed within a minor version, and Lambda updates the patch release under us anyway.
+    The CPU does not matter either: bytecode is the same on every architecture, so the local
+    x86_64 CPython 3.13 compiles valid .pyc for python3.13 on arm64.
+    """
+    major, minor = request.python_version
+    paths = await Get(
+        BinaryPaths,
+        BinaryPathRequest(
+            search_path=python_bootstrap.interpreter_search_paths,
+            binary_name=f"python{major}.{minor}",
+            test=BinaryPathTest(["-c", _VERSION_PROBE.format(major, minor)], fingerprint_stdout=False),
+        ),
+    )
+    searched = tuple(python_bootstrap.interpreter_search_paths)
+    found = paths.first_path
+    if found is None:
+        return RuntimeInterpreter(None, None, searched)
+    # Without fingerprinting, BinaryPath keeps the probe's output: the version it printed.
+    return RuntimeInterpreter(found.path, found.fingerprint.strip(), searched)
+
+
 @rule(desc="Zip a Lambda artifact", level=LogLevel.DEBUG)
 async def zip_tree(request: ZipTreeRequest) -> BuiltZip:
     script = FileContent(
@@ -376,22 +435,29 @@ async def zip_tree(request: ZipTreeRequest) -> BuiltZip:
     )
     compile_for = request.compile_for
     if compile_for is None:
-        constraints = InterpreterConstraints(["CPython>=3.7,<4"])
+        python = await Get(PythonExecutable, InterpreterConstraints(["CPython>=3.7,<4"]))
+        python_path, python_env = python.path, {}
+        append_only_caches, immutable_input_digests = (
+            python.append_only_caches,
+            python.immutable_input_digests,
+        )
     else:
-        # Bytecode is specific to a Python minor version: only the runtime's own will do.
-        constraints = InterpreterConstraints(["CPython=={}.{}.*".format(*compile_for.python_version)])
-    try:
-        python = await Get(PythonExecutable, InterpreterConstraints, constraints)
-    except Exception as e:
-        assert compile_for is not None
-        raise NoRuntimeInterpreter(
-            f"{request.address} sets `compile_bytecode=True` (the default for layers), which needs "
-            f"a local CPython {'.'.join(map(str, compile_for.python_version))} to compile for "
-            f"{compile_for.runtime}, and none was found on [python-bootstrap].search_path "
-            f"(pyenv and PATH). Install one (e.g. `pyenv install "
-            f"{'.'.join(map(str, compile_for.python_version))}`), or set "
-            f"`compile_bytecode=False` on the target to ship sources only.\\n\\n({e})"
-        ) from e
+        runtime_python = await Get(RuntimeInterpreter, RuntimeInterpreterRequest(compile_for.python_version))
+        if runtime_python.path is None:
+            version = ".".join(map(str, compile_for.python_version))
+            raise NoRuntimeInterpreter(
+                f"{request.address} sets `compile_bytecode=True` (the default for layers), which "
+                f"needs a local CPython {version} to compile for {compile_for.runtime}, and no "
+                f"working `python{version}` was found on [python-bootstrap].search_path (here: "
+                f"{', '.join(runtime_python.searched) or 'nothing'}). Install one (e.g. `pyenv "
+                f"install {version}`), or set `compile_bytecode=False` on the target to ship "
+                f"sources only."
+            )
+        python_path = runtime_python.path
+        # The interpreter is not an input Pants digests: name its exact version, so that a
+        # changed interpreter recompiles instead of reusing bytecode it did not write.
+        python_env = {"LAMBDA_BYTECODE_PYTHON": runtime_python.version}
+        append_only_caches, immutable_input_digests = FrozenDict(), FrozenDict()
     args = ["tree", request.output_filename, report_path, f"--root={request.exclude_root}"]
     args += [f"--exclude={pattern}" for pattern in request.exclude]
     if compile_for is not None:
@@ -402,13 +468,13 @@ async def zip_tree(request: ZipTreeRequest) -> BuiltZip:
     result = await Get(
         ProcessResult,
         Process(
-            argv=(python.path, script.path, *args),
+            argv=(python_path, script.path, *args),
             input_digest=input_digest,
             output_files=(request.output_filename, report_path),
-            append_only_caches=python.append_only_caches,
-            immutable_input_digests=python.immutable_input_digests,
+            append_only_caches=append_only_caches,
+            immutable_input_digests=immutable_input_digests,
             # Set and frozenset constants in bytecode are ordered by string hashes.
-            env={"PYTHONHASHSEED": "0"},
+            env={"PYTHONHASHSEED": "0", **python_env},
             description=request.description,
             level=LogLevel.DEBUG,
         ),

@@ -35,6 +35,8 @@ from pants.engine.target import InvalidFieldException, InvalidTargetException
 from pants.testutil.rule_runner import QueryRule, RuleRunner, engine_error
 
 PANTS_TOML = Path("pants.toml")
+# importlib.util.MAGIC_NUMBER of every CPython 3.13 release (Lib/importlib/_bootstrap_external.py).
+CPYTHON_313_MAGIC = (3571).to_bytes(2, "little") + b"\r\n"
 
 
 def wheel(name: str, version: str, files: dict[str, str]) -> tuple[str, bytes]:
@@ -329,3 +331,23 @@ def test_a_function_and_layers_over_lambdas_unzipped_limit_are_refused(
         build(rule_runner, "fn")
     with engine_error(contains="over Lambda's limit of 1,000 bytes for a function and all its layers"):
         build(rule_runner, "fn")
+
+
+def test_a_python313_arm64_layer_gets_bytecode_from_the_local_cpython_313(rule_runner: RuleRunner) -> None:
+    rule_runner.write_files(
+        {
+            "BUILD": (
+                "python_aws_lambda_layer(name='layer', dependencies=['3rdparty:greeting'],"
+                " include_sources=False, runtime='python3.13', architecture='arm64')"
+            )
+        }
+    )
+
+    built, zf = build(rule_runner, "layer")
+
+    # Pex v2.1.137 calls CPython 3.13 broken; the plugin finds it without Pex. Bytecode does not
+    # depend on the CPU, so this machine's CPython 3.13 compiles it for arm64.
+    pyc = zf.read("python/greeting/__pycache__/__init__.cpython-313.pyc")
+    assert pyc[:4] == CPYTHON_313_MAGIC
+    log = "\n".join(built.artifacts[0].extra_log_lines)
+    assert "Runtime: python3.13 arm64" in log and ".pyc for CPython 3.13 (unchecked-hash)" in log
