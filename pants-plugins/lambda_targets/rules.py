@@ -21,10 +21,20 @@ from __future__ import annotations
 
 import importlib.resources
 import json
+import logging
 import os
 from dataclasses import dataclass
 
-from lambda_artifacts.artifact_zip import UNZIPPED_LIMIT_BYTES, canonical_name, human_size
+from lambda_artifacts.artifact_zip import (
+    UNZIPPED_LIMIT_BYTES,
+    WARN_SHARE_OF_LIMIT,
+    canonical_name,
+    headroom,
+    human_size,
+    largest_distributions,
+    share_of_limit,
+    size_status,
+)
 from lambda_artifacts.metadata import METADATA_VERSION, metadata_path
 from lambda_targets.platforms import LambdaPlatform
 from lambda_targets.target_types import (
@@ -88,6 +98,11 @@ LAYER_PREFIX = "python"
 # Where Lambda unpacks layers and the function's own zip.
 LAYER_ROOT = "/opt"
 FUNCTION_ROOT = "/var/task"
+# A container image may be up to 10 GB: the way out for dependencies no zip can hold.
+# https://docs.aws.amazon.com/lambda/latest/dg/images-create.html
+CONTAINER_IMAGE_DOCS = "https://docs.aws.amazon.com/lambda/latest/dg/python-image.html"
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -289,8 +304,10 @@ def _check_third_party_is_provided(
 def _check_size(
     field_set: PythonAwsLambdaFieldSet, function: BuiltLambdaArtifact, layers: tuple[BuiltLambdaArtifact, ...]
 ) -> None:
+    """Over the limit is an error here; above WARN_SHARE_OF_LIMIT, build_lambda_artifact warns."""
+    limit = UNZIPPED_LIMIT_BYTES
     total = function.report["unzipped_bytes"] + sum(layer.report["unzipped_bytes"] for layer in layers)
-    if total <= UNZIPPED_LIMIT_BYTES:
+    if size_status(total, limit) != "over":
         return
     parts = "\n".join(
         f"    {name}: {human_size(artifact.report['unzipped_bytes'])}"
@@ -299,17 +316,52 @@ def _check_size(
             *((layer.metadata["address"], layer) for layer in layers),
         )
     )
-    largest = sorted(
-        (d for artifact in (function, *layers) for d in artifact.report["distributions"]),
-        key=lambda d: -d["unzipped_bytes"],
-    )[:5]
+    largest = largest_distributions(
+        d for artifact in (function, *layers) for d in artifact.report["distributions"]
+    )
     raise LambdaCheckFailed(
         f"{field_set.address} and its `layers` unzip to {total:,} bytes, over Lambda's limit of "
-        f"{UNZIPPED_LIMIT_BYTES:,} bytes for a function and all its layers by "
-        f"{human_size(total - UNZIPPED_LIMIT_BYTES)}:\n{parts}\nLargest: "
-        + ", ".join(f"{d['name']} {human_size(d['unzipped_bytes'])}" for d in largest)
-        + ".\nDrop or slim a requirement, add to the layers' `exclude`, or split the layers "
-        "between functions."
+        f"{limit:,} bytes for a function and all its layers: {headroom(total, limit)}.\n{parts}\n"
+        f"Largest: {', '.join(largest)}.\nDrop or slim a requirement, add to the layers' "
+        f"`exclude`, or split the layers between functions; or ship this function as a container "
+        f"image ({CONTAINER_IMAGE_DOCS})."
+    )
+
+
+def _check_layer_size(address: Address, report: dict) -> None:
+    """A layer over the limit on its own fits no function: refuse it, naming what takes the room."""
+    limit = UNZIPPED_LIMIT_BYTES
+    total = report["unzipped_bytes"]
+    if size_status(total, limit) != "over":
+        return
+    largest = largest_distributions(report["distributions"], count=8)
+    biggest = report["distributions"][0]["name"] if report["distributions"] else "the largest dependency"
+    listing = "\n".join(f"    {line}" for line in largest)
+    raise LambdaCheckFailed(
+        f"The {PythonAWSLambdaLayer.alias} {address} unzips to {total:,} bytes on its own, over "
+        f"Lambda's limit of {limit:,} bytes for a function and all its layers ({headroom(total, limit)}), "
+        f"so no function could use it. Its largest distributions:\n{listing}\n"
+        f"What to do, from least to most work:\n"
+        f"  - leave out files nothing imports at run time, with the layer's `exclude` (e.g. "
+        f'`"**/tests/**"`, `"**/*.pyi"`, `"**/include/**"`);\n'
+        f"  - split its requirements into two layers, if no function needs both halves (a "
+        f"function and all its layers share the one limit);\n"
+        f"  - drop {biggest} or move to a slimmer alternative, or ship the functions that need "
+        f"it as container images, which may be up to 10 GB ({CONTAINER_IMAGE_DOCS})."
+    )
+
+
+def size_warning(subject: str, total: int) -> str | None:
+    """Why the artifact is close to the limit, above WARN_SHARE_OF_LIMIT of it; else None.
+    `subject` starts the sentence: "//:layer unzips to"."""
+    limit = UNZIPPED_LIMIT_BYTES
+    if size_status(total, limit) != "warn":
+        return None
+    return (
+        f"{subject} {human_size(total)}, {share_of_limit(total, limit)} of Lambda's "
+        f"{limit:,}-byte limit for a function and its layers ({headroom(total, limit)}). Above "
+        f"{100 * WARN_SHARE_OF_LIMIT:.0f}%, one more dependency or version bump may not fit: see "
+        f"the largest distributions below, and `exclude`."
     )
 
 
@@ -321,7 +373,7 @@ async def package_python_aws_lambda_layer(field_set: PythonAwsLambdaLayerFieldSe
 
 @rule(desc="Build a Python AWS Lambda layer", level=LogLevel.DEBUG)
 async def build_python_aws_lambda_layer(field_set: PythonAwsLambdaLayerFieldSet) -> BuiltLambdaArtifact:
-    return await Get(
+    layer = await Get(
         BuiltLambdaArtifact,
         BuildLambdaArtifactRequest(
             address=field_set.address,
@@ -339,6 +391,8 @@ async def build_python_aws_lambda_layer(field_set: PythonAwsLambdaLayerFieldSet)
             layers=(),
         ),
     )
+    _check_layer_size(field_set.address, layer.report)
+    return layer
 
 
 @dataclass(frozen=True)
@@ -643,6 +697,15 @@ async def build_lambda_artifact(
             "    Layers: "
             + ", ".join(f"{layer.address} ({layer.output_filename})" for layer in request.layers)
         )
+    warning = size_warning(
+        f"{request.address} and its layers unzip to" if request.layers else f"{request.address} unzips to",
+        zipped.report["unzipped_bytes"] + layers_unzipped,
+    )
+    if warning:
+        # At WARNING level when built; and in the artifact's lines, which `package` prints (at
+        # INFO) every time, even when the engine reuses this result from memory.
+        logger.warning(warning)
+        extra_log_lines.append(f"    WARNING: {warning}")
     extra_log_lines.extend(size_log_lines(zipped.report, layers_unzipped if request.layers else None))
     digest = await Get(Digest, MergeDigests([zipped.digest, metadata_digest]))
     package = BuiltPackage(
@@ -657,15 +720,14 @@ async def build_lambda_artifact(
 
 def size_log_lines(report: dict, layers_unzipped: int | None = None, largest: int = 5) -> list[str]:
     """The artifact's sizes; for a function with layers, also their total against Lambda's limit."""
+    limit = UNZIPPED_LIMIT_BYTES
     unzipped = report["unzipped_bytes"]
     total = unzipped + (layers_unzipped or 0)
-    share = 100 * total / UNZIPPED_LIMIT_BYTES
-    share_text = f"{share:.1f}%" if share >= 0.1 else "<0.1%"
     lines = [
         f"    Size: {human_size(report['zipped_bytes'])} zipped, {human_size(unzipped)} unzipped"
         + (f", {human_size(total)} with its layers" if layers_unzipped is not None else "")
-        + f" ({share_text} of Lambda's {UNZIPPED_LIMIT_BYTES:,}-byte limit for a function and "
-        f"its layers, {human_size(UNZIPPED_LIMIT_BYTES - total)} headroom)"
+        + f" ({share_of_limit(total, limit)} of Lambda's {limit:,}-byte limit for a function and "
+        f"its layers, {headroom(total, limit)})"
     ]
     if report.get("bytecode_python"):
         failures = report["bytecode_failures"]
@@ -680,10 +742,7 @@ def size_log_lines(report: dict, layers_unzipped: int | None = None, largest: in
             f"(`exclude`)"
         )
 
-    top = [
-        f"{d['name']}{' ' + d['version'] if d['version'] else ''} {human_size(d['unzipped_bytes'])}"
-        for d in report["distributions"][:largest]
-    ]
+    top = largest_distributions(report["distributions"], largest)
     if top:
         lines.append(f"    Largest: {', '.join(top)}")
     return lines
