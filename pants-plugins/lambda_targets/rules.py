@@ -360,8 +360,9 @@ def size_warning(subject: str, total: int) -> str | None:
     return (
         f"{subject} {human_size(total)}, {share_of_limit(total, limit)} of Lambda's "
         f"{limit:,}-byte limit for a function and its layers ({headroom(total, limit)}). Above "
-        f"{100 * WARN_SHARE_OF_LIMIT:.0f}%, one more dependency or version bump may not fit: see "
-        f"the largest distributions below, and `exclude`."
+        f"{100 * WARN_SHARE_OF_LIMIT:.0f}%, one more dependency or version bump may not fit: the "
+        f"artifact's report lists its largest distributions, and `exclude` drops what is never "
+        f"imported."
     )
 
 
