@@ -404,3 +404,28 @@ def test_a_python313_arm64_layer_gets_bytecode_from_the_local_cpython_313(rule_r
     assert pyc[:4] == CPYTHON_313_MAGIC
     log = "\n".join(built.artifacts[0].extra_log_lines)
     assert "Runtime: python3.13 arm64" in log and ".pyc for CPython 3.13 (unchecked-hash)" in log
+
+
+def test_a_function_and_layers_close_to_the_limit_warn(
+    rule_runner: RuleRunner, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    _, files = build_files(rule_runner, "fn")
+    total = json.loads(files["fn.metadata.json"])["unzipped_bytes_with_layers"]
+    # The same function under another name (so the engine builds it again), with a limit that it
+    # and its layer fill to 95%.
+    monkeypatch.setattr(lambda_rules, "UNZIPPED_LIMIT_BYTES", int(total / 0.95))
+    rule_runner.write_files(
+        {
+            "BUILD": FUNCTION_WITH.replace("name='fn'", "name='fn_near_limit'").format(
+                "handler='src/app/handler.py:handle', layers=[':layer']"
+            )
+        }
+    )
+
+    near, _ = build_files(rule_runner, "fn_near_limit")
+
+    warnings = [line for line in near.artifacts[0].extra_log_lines if line.startswith("    WARNING: ")]
+    assert len(warnings) == 1 and "//:fn_near_limit and its layers unzip to" in warnings[0]
+    assert "95.0% of Lambda's" in warnings[0]
+    logged = [r.message for r in caplog.records if r.levelno == logging.WARNING]
+    assert [m for m in logged if "//:fn_near_limit and its layers unzip to" in m]
