@@ -8,10 +8,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from lambda_targets.platforms import LambdaPlatform
-from lambda_targets.rules import PythonAwsLambdaFieldSet
+from lambda_targets.rules import (
+    NoRuntimeInterpreter,
+    PythonAwsLambdaFieldSet,
+    RuntimeInterpreter,
+    RuntimeInterpreterRequest,
+)
 from lambda_targets.target_types import PythonAwsLambdaHandlerField
-from pants.backend.python.util_rules.interpreter_constraints import InterpreterConstraints
-from pants.backend.python.util_rules.pex import PythonExecutable
 from pants.core.goals.package import BuiltPackage
 from pants.core.goals.test import TestFieldSet, TestRequest, TestResult, TestSubsystem
 from pants.engine.fs import (
@@ -72,10 +75,19 @@ async def check_in_lambda_sandbox(
     )
     metadata = json.loads(metadata_contents[0].content)
     platform = LambdaPlatform(metadata["runtime"], metadata["architecture"])
-    python = await Get(
-        PythonExecutable,
-        InterpreterConstraints(["CPython=={}.{}.*".format(*platform.python_version)]),
-    )
+    # The runtime's own CPython, found as the zip step finds it (Pex's interpreter check calls
+    # CPython 3.12 and 3.13 broken). On another CPU than the function's, lambda_check.py still
+    # checks the files, but cannot import the handler.
+    python = await Get(RuntimeInterpreter, RuntimeInterpreterRequest(platform.python_version))
+    if python.path is None:
+        version = ".".join(map(str, platform.python_version))
+        raise NoRuntimeInterpreter(
+            f"Checking {field_set.address} in a Lambda-like sandbox imports its handler on "
+            f"CPython {version} ({platform.runtime}), and no working `python{version}` was found "
+            f"on [python-bootstrap].search_path (here: {', '.join(python.searched) or 'nothing'}). "
+            f"Install one (e.g. `pyenv install {version}`), or skip this check with "
+            f"`--{LambdaSandbox.options_scope}-skip`."
+        )
     script = FileContent(
         "__lambda_check/lambda_check.py",
         importlib.resources.read_binary("lambda_artifacts", "lambda_check.py"),
@@ -96,10 +108,9 @@ async def check_in_lambda_sandbox(
                 f"--handler={metadata['handler']}",
             ),
             input_digest=input_digest,
-            append_only_caches=python.append_only_caches,
-            immutable_input_digests=python.immutable_input_digests,
-            # `unshare` and `mount`, to make /opt and /var/task read-only for real.
-            env={"PATH": "/usr/bin:/bin:/usr/sbin:/sbin"},
+            # `unshare` and `mount`, to make /opt and /var/task read-only for real. The
+            # interpreter is not an input Pants digests: its version keys the result.
+            env={"PATH": "/usr/bin:/bin:/usr/sbin:/sbin", "LAMBDA_SANDBOX_PYTHON": python.version or ""},
             description=f"Check {field_set.address} in a Lambda-like sandbox",
             level=LogLevel.DEBUG,
         ),

@@ -45,6 +45,29 @@ def test_arm64_uses_aarch64_tags_from_glibc_2_17() -> None:
     assert platform.marker_environment()["platform_machine"] == "aarch64"
 
 
+def test_python313_arm64_is_cp313_on_aarch64_up_to_glibc_2_34() -> None:
+    platform = LambdaPlatform("python3.13", "arm64")
+    tags = platform.compatible_tags()
+
+    assert platform.python_version == (3, 13) and platform.machine == "aarch64"
+    assert tags[0] == "cp313-cp313-manylinux_2_34_aarch64"
+    # numpy 2.5 ships cp313 manylinux_2_28 aarch64 wheels: they fit Amazon Linux 2023.
+    assert "cp313-cp313-manylinux_2_28_aarch64" in tags
+    assert "cp313-abi3-manylinux2014_aarch64" in tags
+    # aarch64 manylinux starts at glibc 2.17, and nothing for another CPU or Python fits.
+    assert not [t for t in tags if "manylinux_2_16" in t or "manylinux1" in t or "x86_64" in t]
+    assert not [t for t in tags if t.startswith("cp312-cp312")]
+    assert platform.complete_platform()["marker_environment"]["python_version"] == "3.13"
+
+
+def test_python312_x86_64_accepts_wheels_up_to_glibc_2_34_but_not_newer() -> None:
+    tags = LambdaPlatform("python3.12", "x86_64").compatible_tags()
+
+    assert tags[0] == "cp312-cp312-manylinux_2_34_x86_64"
+    assert "cp312-abi3-manylinux2014_x86_64" in tags
+    assert not [t for t in tags if "manylinux_2_35" in t or "manylinux_2_39" in t]
+
+
 def test_marker_environment_leaves_out_what_aws_may_change() -> None:
     markers = LambdaPlatform("python3.11", "x86_64").marker_environment()
 

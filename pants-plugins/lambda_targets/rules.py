@@ -21,11 +21,21 @@ from __future__ import annotations
 
 import importlib.resources
 import json
+import logging
 import os
 import re
 from dataclasses import dataclass
 
-from lambda_artifacts.artifact_zip import UNZIPPED_LIMIT_BYTES, canonical_name, human_size
+from lambda_artifacts.artifact_zip import (
+    UNZIPPED_LIMIT_BYTES,
+    WARN_SHARE_OF_LIMIT,
+    canonical_name,
+    headroom,
+    human_size,
+    largest_distributions,
+    share_of_limit,
+    size_status,
+)
 from lambda_artifacts.metadata import METADATA_VERSION, metadata_path
 from lambda_targets.platforms import LambdaPlatform
 from lambda_targets.repository_platform import locked_platform
@@ -58,6 +68,8 @@ from pants.backend.python.util_rules.pex_from_targets import (
     PexFromTargetsRequest,
 )
 from pants.core.goals.package import BuiltPackage, BuiltPackageArtifact, OutputPathField, PackageFieldSet
+from pants.core.subsystems.python_bootstrap import PythonBootstrap
+from pants.core.util_rules.system_binaries import BinaryPathRequest, BinaryPaths, BinaryPathTest
 from pants.engine.addresses import Address, Addresses, UnparsedAddressInputs
 from pants.engine.fs import (
     EMPTY_DIGEST,
@@ -83,6 +95,7 @@ from pants.engine.target import (
     TransitiveTargetsRequest,
 )
 from pants.engine.unions import UnionRule
+from pants.util.frozendict import FrozenDict
 from pants.util.logging import LogLevel
 
 # Where Lambda looks in a layer for Python code, whatever the runtime version.
@@ -91,6 +104,11 @@ LAYER_PREFIX = "python"
 # Where Lambda unpacks layers and the function's own zip.
 LAYER_ROOT = "/opt"
 FUNCTION_ROOT = "/var/task"
+# A container image may be up to 10 GB: the way out for dependencies no zip can hold.
+# https://docs.aws.amazon.com/lambda/latest/dg/images-create.html
+CONTAINER_IMAGE_DOCS = "https://docs.aws.amazon.com/lambda/latest/dg/python-image.html"
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -292,8 +310,10 @@ def _check_third_party_is_provided(
 def _check_size(
     field_set: PythonAwsLambdaFieldSet, function: BuiltLambdaArtifact, layers: tuple[BuiltLambdaArtifact, ...]
 ) -> None:
+    """Over the limit is an error here; above WARN_SHARE_OF_LIMIT, build_lambda_artifact warns."""
+    limit = UNZIPPED_LIMIT_BYTES
     total = function.report["unzipped_bytes"] + sum(layer.report["unzipped_bytes"] for layer in layers)
-    if total <= UNZIPPED_LIMIT_BYTES:
+    if size_status(total, limit) != "over":
         return
     parts = "\n".join(
         f"    {name}: {human_size(artifact.report['unzipped_bytes'])}"
@@ -302,17 +322,53 @@ def _check_size(
             *((layer.metadata["address"], layer) for layer in layers),
         )
     )
-    largest = sorted(
-        (d for artifact in (function, *layers) for d in artifact.report["distributions"]),
-        key=lambda d: -d["unzipped_bytes"],
-    )[:5]
+    largest = largest_distributions(
+        d for artifact in (function, *layers) for d in artifact.report["distributions"]
+    )
     raise LambdaCheckFailed(
         f"{field_set.address} and its `layers` unzip to {total:,} bytes, over Lambda's limit of "
-        f"{UNZIPPED_LIMIT_BYTES:,} bytes for a function and all its layers by "
-        f"{human_size(total - UNZIPPED_LIMIT_BYTES)}:\n{parts}\nLargest: "
-        + ", ".join(f"{d['name']} {human_size(d['unzipped_bytes'])}" for d in largest)
-        + ".\nDrop or slim a requirement, add to the layers' `exclude`, or split the layers "
-        "between functions."
+        f"{limit:,} bytes for a function and all its layers: {headroom(total, limit)}.\n{parts}\n"
+        f"Largest: {', '.join(largest)}.\nDrop or slim a requirement, add to the layers' "
+        f"`exclude`, or split the layers between functions; or ship this function as a container "
+        f"image ({CONTAINER_IMAGE_DOCS})."
+    )
+
+
+def _check_layer_size(address: Address, report: dict) -> None:
+    """A layer over the limit on its own fits no function: refuse it, naming what takes the room."""
+    limit = UNZIPPED_LIMIT_BYTES
+    total = report["unzipped_bytes"]
+    if size_status(total, limit) != "over":
+        return
+    largest = largest_distributions(report["distributions"], count=8)
+    biggest = report["distributions"][0]["name"] if report["distributions"] else "the largest dependency"
+    listing = "\n".join(f"    {line}" for line in largest)
+    raise LambdaCheckFailed(
+        f"The {PythonAWSLambdaLayer.alias} {address} unzips to {total:,} bytes on its own, over "
+        f"Lambda's limit of {limit:,} bytes for a function and all its layers ({headroom(total, limit)}), "
+        f"so no function could use it. Its largest distributions:\n{listing}\n"
+        f"What to do, from least to most work:\n"
+        f"  - leave out files nothing imports at run time, with the layer's `exclude` (e.g. "
+        f'`"**/tests/**"`, `"**/*.pyi"`, `"**/include/**"`);\n'
+        f"  - split its requirements into two layers, if no function needs both halves (a "
+        f"function and all its layers share the one limit);\n"
+        f"  - drop {biggest} or move to a slimmer alternative, or ship the functions that need "
+        f"it as container images, which may be up to 10 GB ({CONTAINER_IMAGE_DOCS})."
+    )
+
+
+def size_warning(subject: str, total: int) -> str | None:
+    """Why the artifact is close to the limit, above WARN_SHARE_OF_LIMIT of it; else None.
+    `subject` starts the sentence: "//:layer unzips to"."""
+    limit = UNZIPPED_LIMIT_BYTES
+    if size_status(total, limit) != "warn":
+        return None
+    return (
+        f"{subject} {human_size(total)}, {share_of_limit(total, limit)} of Lambda's "
+        f"{limit:,}-byte limit for a function and its layers ({headroom(total, limit)}). Above "
+        f"{100 * WARN_SHARE_OF_LIMIT:.0f}%, one more dependency or version bump may not fit: the "
+        f"artifact's report lists its largest distributions, and `exclude` drops what is never "
+        f"imported."
     )
 
 
@@ -324,7 +380,7 @@ async def package_python_aws_lambda_layer(field_set: PythonAwsLambdaLayerFieldSe
 
 @rule(desc="Build a Python AWS Lambda layer", level=LogLevel.DEBUG)
 async def build_python_aws_lambda_layer(field_set: PythonAwsLambdaLayerFieldSet) -> BuiltLambdaArtifact:
-    return await Get(
+    layer = await Get(
         BuiltLambdaArtifact,
         BuildLambdaArtifactRequest(
             address=field_set.address,
@@ -342,6 +398,8 @@ async def build_python_aws_lambda_layer(field_set: PythonAwsLambdaLayerFieldSet)
             layers=(),
         ),
     )
+    _check_layer_size(field_set.address, layer.report)
+    return layer
 
 
 @dataclass(frozen=True)
@@ -370,6 +428,62 @@ class BuiltZip:
     report: dict
 
 
+@dataclass(frozen=True)
+class RuntimeInterpreterRequest:
+    python_version: tuple[int, int]
+
+
+@dataclass(frozen=True)
+class RuntimeInterpreter:
+    """A local CPython of a runtime's minor version, or None and where we looked."""
+
+    path: str | None
+    # The full version, e.g. `3.12.1`.
+    version: str | None
+    searched: tuple[str, ...]
+
+
+# Prints the full version and succeeds only on CPython of the wanted minor version. Must run on
+# any Python a search path may hold (2.7 included), and on pyenv shims, which fail unless
+# selected: a failure only rules the candidate out.
+_VERSION_PROBE = (
+    "import sys; v = sys.version_info; print('%d.%d.%d' % tuple(v[:3])); "
+    "sys.exit(0 if sys.implementation.name == 'cpython' and tuple(v[:2]) == ({}, {}) else 1)"
+)
+
+
+@rule(desc="Find the Lambda runtime's CPython", level=LogLevel.DEBUG)
+async def find_runtime_interpreter(
+    request: RuntimeInterpreterRequest, python_bootstrap: PythonBootstrap
+) -> RuntimeInterpreter:
+    """`pythonX.Y` on [python-bootstrap].search_path (pyenv, PATH, ...), checked by running it.
+
+    Not Pants' `PythonExecutable`: that runs Pex's interpreter discovery, and Pex v2.1.137 cannot
+    import its own vendored code on CPython 3.12 and 3.13, so it calls them broken. Compiling
+    bytecode needs only the interpreter itself.
+
+    Any patch release of the runtime's minor version will do: the bytecode format (its magic
+    number) is fixed within a minor version, and Lambda updates the patch release under us anyway.
+    The CPU does not matter either: bytecode is the same on every architecture, so the local
+    x86_64 CPython 3.13 compiles valid .pyc for python3.13 on arm64.
+    """
+    major, minor = request.python_version
+    paths = await Get(
+        BinaryPaths,
+        BinaryPathRequest(
+            search_path=python_bootstrap.interpreter_search_paths,
+            binary_name=f"python{major}.{minor}",
+            test=BinaryPathTest(["-c", _VERSION_PROBE.format(major, minor)], fingerprint_stdout=False),
+        ),
+    )
+    searched = tuple(python_bootstrap.interpreter_search_paths)
+    found = paths.first_path
+    if found is None:
+        return RuntimeInterpreter(None, None, searched)
+    # Without fingerprinting, BinaryPath keeps the probe's output: the version it printed.
+    return RuntimeInterpreter(found.path, found.fingerprint.strip(), searched)
+
+
 @rule(desc="Zip a Lambda artifact", level=LogLevel.DEBUG)
 async def zip_tree(request: ZipTreeRequest) -> BuiltZip:
     script = FileContent(
@@ -382,22 +496,29 @@ async def zip_tree(request: ZipTreeRequest) -> BuiltZip:
     )
     compile_for = request.compile_for
     if compile_for is None:
-        constraints = InterpreterConstraints(["CPython>=3.7,<4"])
+        python = await Get(PythonExecutable, InterpreterConstraints(["CPython>=3.7,<4"]))
+        python_path, python_env = python.path, {}
+        append_only_caches, immutable_input_digests = (
+            python.append_only_caches,
+            python.immutable_input_digests,
+        )
     else:
-        # Bytecode is specific to a Python minor version: only the runtime's own will do.
-        constraints = InterpreterConstraints(["CPython=={}.{}.*".format(*compile_for.python_version)])
-    try:
-        python = await Get(PythonExecutable, InterpreterConstraints, constraints)
-    except Exception as e:
-        assert compile_for is not None
-        raise NoRuntimeInterpreter(
-            f"{request.address} sets `compile_bytecode=True` (the default for layers), which needs "
-            f"a local CPython {'.'.join(map(str, compile_for.python_version))} to compile for "
-            f"{compile_for.runtime}, and none was found on [python-bootstrap].search_path "
-            f"(pyenv and PATH). Install one (e.g. `pyenv install "
-            f"{'.'.join(map(str, compile_for.python_version))}`), or set "
-            f"`compile_bytecode=False` on the target to ship sources only.\\n\\n({e})"
-        ) from e
+        runtime_python = await Get(RuntimeInterpreter, RuntimeInterpreterRequest(compile_for.python_version))
+        if runtime_python.path is None:
+            version = ".".join(map(str, compile_for.python_version))
+            raise NoRuntimeInterpreter(
+                f"{request.address} sets `compile_bytecode=True` (the default for layers), which "
+                f"needs a local CPython {version} to compile for {compile_for.runtime}, and no "
+                f"working `python{version}` was found on [python-bootstrap].search_path (here: "
+                f"{', '.join(runtime_python.searched) or 'nothing'}). Install one (e.g. `pyenv "
+                f"install {version}`), or set `compile_bytecode=False` on the target to ship "
+                f"sources only."
+            )
+        python_path = runtime_python.path
+        # The interpreter is not an input Pants digests: name its exact version, so that a
+        # changed interpreter recompiles instead of reusing bytecode it did not write.
+        python_env = {"LAMBDA_BYTECODE_PYTHON": runtime_python.version}
+        append_only_caches, immutable_input_digests = FrozenDict(), FrozenDict()
     args = ["tree", request.output_filename, report_path, f"--root={request.exclude_root}"]
     args += [f"--exclude={pattern}" for pattern in request.exclude]
     if compile_for is not None:
@@ -408,13 +529,13 @@ async def zip_tree(request: ZipTreeRequest) -> BuiltZip:
     result = await Get(
         ProcessResult,
         Process(
-            argv=(python.path, script.path, *args),
+            argv=(python_path, script.path, *args),
             input_digest=input_digest,
             output_files=(request.output_filename, report_path),
-            append_only_caches=python.append_only_caches,
-            immutable_input_digests=python.immutable_input_digests,
+            append_only_caches=append_only_caches,
+            immutable_input_digests=immutable_input_digests,
             # Set and frozenset constants in bytecode are ordered by string hashes.
-            env={"PYTHONHASHSEED": "0"},
+            env={"PYTHONHASHSEED": "0", **python_env},
             description=request.description,
             level=LogLevel.DEBUG,
         ),
@@ -631,6 +752,15 @@ async def build_lambda_artifact(
             "    Layers: "
             + ", ".join(f"{layer.address} ({layer.output_filename})" for layer in request.layers)
         )
+    warning = size_warning(
+        f"{request.address} and its layers unzip to" if request.layers else f"{request.address} unzips to",
+        zipped.report["unzipped_bytes"] + layers_unzipped,
+    )
+    if warning:
+        # At WARNING level when built; and in the artifact's lines, which `package` prints (at
+        # INFO) every time, even when the engine reuses this result from memory.
+        logger.warning(warning)
+        extra_log_lines.append(f"    WARNING: {warning}")
     extra_log_lines.extend(size_log_lines(zipped.report, layers_unzipped if request.layers else None))
     digest = await Get(Digest, MergeDigests([zipped.digest, metadata_digest]))
     package = BuiltPackage(
@@ -645,15 +775,14 @@ async def build_lambda_artifact(
 
 def size_log_lines(report: dict, layers_unzipped: int | None = None, largest: int = 5) -> list[str]:
     """The artifact's sizes; for a function with layers, also their total against Lambda's limit."""
+    limit = UNZIPPED_LIMIT_BYTES
     unzipped = report["unzipped_bytes"]
     total = unzipped + (layers_unzipped or 0)
-    share = 100 * total / UNZIPPED_LIMIT_BYTES
-    share_text = f"{share:.1f}%" if share >= 0.1 else "<0.1%"
     lines = [
         f"    Size: {human_size(report['zipped_bytes'])} zipped, {human_size(unzipped)} unzipped"
         + (f", {human_size(total)} with its layers" if layers_unzipped is not None else "")
-        + f" ({share_text} of Lambda's {UNZIPPED_LIMIT_BYTES:,}-byte limit for a function and "
-        f"its layers, {human_size(UNZIPPED_LIMIT_BYTES - total)} headroom)"
+        + f" ({share_of_limit(total, limit)} of Lambda's {limit:,}-byte limit for a function and "
+        f"its layers, {headroom(total, limit)})"
     ]
     if report.get("bytecode_python"):
         failures = report["bytecode_failures"]
@@ -668,10 +797,7 @@ def size_log_lines(report: dict, layers_unzipped: int | None = None, largest: in
             f"(`exclude`)"
         )
 
-    top = [
-        f"{d['name']}{' ' + d['version'] if d['version'] else ''} {human_size(d['unzipped_bytes'])}"
-        for d in report["distributions"][:largest]
-    ]
+    top = largest_distributions(report["distributions"], largest)
     if top:
         lines.append(f"    Largest: {', '.join(top)}")
     return lines

@@ -10,6 +10,7 @@ import base64
 import hashlib
 import io
 import json
+import logging
 import os
 import zipfile
 from pathlib import Path
@@ -31,10 +32,13 @@ from pants.core.goals.package import BuiltPackage
 from pants.core.target_types import rules as core_target_types_rules
 from pants.engine.addresses import Address
 from pants.engine.fs import DigestContents
+from pants.engine.internals.scheduler import ExecutionError
 from pants.engine.target import InvalidFieldException, InvalidTargetException
 from pants.testutil.rule_runner import QueryRule, RuleRunner, engine_error
 
 PANTS_TOML = Path("pants.toml")
+# importlib.util.MAGIC_NUMBER of every CPython 3.13 release (Lib/importlib/_bootstrap_external.py).
+CPYTHON_313_MAGIC = (3571).to_bytes(2, "little") + b"\r\n"
 
 
 def wheel(name: str, version: str, files: dict[str, str]) -> tuple[str, bytes]:
@@ -353,6 +357,103 @@ def test_a_function_and_layers_over_lambdas_unzipped_limit_are_refused(
         build(rule_runner, "fn")
     with engine_error(contains="over Lambda's limit of 1,000 bytes for a function and all its layers"):
         build(rule_runner, "fn")
+
+
+def test_a_layer_over_the_limit_on_its_own_is_refused_with_what_to_do(
+    rule_runner: RuleRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The layer is about 1 kB: a limit of 100 bytes puts it over on its own.
+    monkeypatch.setattr(lambda_rules, "UNZIPPED_LIMIT_BYTES", 100)
+
+    with pytest.raises(ExecutionError) as error:
+        build(rule_runner, "layer")
+
+    (underlying,) = error.value.wrapped_exceptions
+    message = str(underlying)
+    assert isinstance(underlying, lambda_rules.LambdaCheckFailed)
+    assert message.startswith("The python_aws_lambda_layer //:layer unzips to ")
+    assert (
+        "on its own, over Lambda's limit of 100 bytes for a function and all its layers (over by " in message
+    )
+    assert "so no function could use it. Its largest distributions:\n    greeting 1.0 " in message
+    assert "with the layer's `exclude`" in message
+    assert "split its requirements into two layers" in message
+    assert "drop greeting or move to a slimmer alternative" in message
+    assert "ship the functions that need it as container images" in message
+
+
+def test_a_layer_close_to_the_limit_warns(
+    rule_runner: RuleRunner, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    built, files = build_files(rule_runner, "layer")
+    size = json.loads(files["layer.metadata.json"])["unzipped_bytes"]
+    assert not [line for line in built.artifacts[0].extra_log_lines if "WARNING" in line]
+    # The same layer under another name (so the engine builds it again) with a limit it fills to 95%.
+    monkeypatch.setattr(lambda_rules, "UNZIPPED_LIMIT_BYTES", int(size / 0.95))
+    rule_runner.write_files(
+        {
+            "BUILD": (
+                "python_aws_lambda_layer(name='near_limit', dependencies=['3rdparty:greeting'],"
+                " include_sources=False, runtime='python3.11')"
+            )
+        }
+    )
+
+    near, _ = build_files(rule_runner, "near_limit")
+
+    lines = near.artifacts[0].extra_log_lines
+    warning = next(line for line in lines if line.startswith("    WARNING: "))
+    assert "//:near_limit unzips to" in warning and "95.0% of Lambda's" in warning
+    assert "Above 90%, one more dependency or version bump may not fit" in warning
+    assert [
+        r for r in caplog.records if r.levelno == logging.WARNING and "//:near_limit unzips to" in r.message
+    ]
+
+
+def test_a_python313_arm64_layer_gets_bytecode_from_the_local_cpython_313(rule_runner: RuleRunner) -> None:
+    rule_runner.write_files(
+        {
+            "BUILD": (
+                "python_aws_lambda_layer(name='layer', dependencies=['3rdparty:greeting'],"
+                " include_sources=False, runtime='python3.13', architecture='arm64')"
+            ),
+            "test.lock": lockfile("python3.13", "arm64"),
+        }
+    )
+
+    built, zf = build(rule_runner, "layer")
+
+    # Pex v2.1.137 calls CPython 3.13 broken; the plugin finds it without Pex. Bytecode does not
+    # depend on the CPU, so this machine's CPython 3.13 compiles it for arm64.
+    pyc = zf.read("python/greeting/__pycache__/__init__.cpython-313.pyc")
+    assert pyc[:4] == CPYTHON_313_MAGIC
+    log = "\n".join(built.artifacts[0].extra_log_lines)
+    assert "Runtime: python3.13 arm64" in log and ".pyc for CPython 3.13 (unchecked-hash)" in log
+
+
+def test_a_function_and_layers_close_to_the_limit_warn(
+    rule_runner: RuleRunner, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    _, files = build_files(rule_runner, "fn")
+    total = json.loads(files["fn.metadata.json"])["unzipped_bytes_with_layers"]
+    # The same function under another name (so the engine builds it again), with a limit that it
+    # and its layer fill to 95%.
+    monkeypatch.setattr(lambda_rules, "UNZIPPED_LIMIT_BYTES", int(total / 0.95))
+    rule_runner.write_files(
+        {
+            "BUILD": FUNCTION_WITH.replace("name='fn'", "name='fn_near_limit'").format(
+                "handler='src/app/handler.py:handle', layers=[':layer']"
+            )
+        }
+    )
+
+    near, _ = build_files(rule_runner, "fn_near_limit")
+
+    warnings = [line for line in near.artifacts[0].extra_log_lines if line.startswith("    WARNING: ")]
+    assert len(warnings) == 1 and "//:fn_near_limit and its layers unzip to" in warnings[0]
+    assert "95.0% of Lambda's" in warnings[0]
+    logged = [r.message for r in caplog.records if r.levelno == logging.WARNING]
+    assert [m for m in logged if "//:fn_near_limit and its layers unzip to" in m]
 
 
 def test_a_target_for_another_platform_than_its_lockfile_is_refused(rule_runner: RuleRunner) -> None:

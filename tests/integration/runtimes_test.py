@@ -1,0 +1,151 @@
+"""The PyPI layer built for Lambda runtimes other than python3.11 x86_64, in a copy of the repository.
+
+Only one Lambda platform is built day to day, so these checks are what stands between a runtime
+change and layers that fail on Lambda at the first import. For python3.13 on arm64 and
+python3.12 on x86_64 the test turns the knob, relocks the `python-default` resolve with the lock
+command and packages the PyPI layer (from PyPI, through pip's cache), then checks the layer's
+files the way Lambda's loader would see them:
+
+- every compiled extension is an ELF file for the runtime's CPU, and needs glibc <= 2.34
+  (Amazon Linux 2023), with lambda_check.py's ELF reader, the one the sandbox check uses;
+- every distribution's wheel tags include one that the runtime's CPython accepts;
+- every `.pyc` is for the runtime's CPython (its file name and magic number) and unchecked-hash;
+- the lockfile's header says which interpreters and Lambda platform it was resolved for.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import zipfile
+from pathlib import Path
+
+import pytest
+from integration.repo_copy import RepoCopy
+from lambda_artifacts.artifact_zip import UNZIPPED_LIMIT_BYTES
+from lambda_artifacts.lambda_check import ELF_MACHINES, check_shared_objects, elf_facts
+from lambda_targets.platforms import LambdaPlatform
+
+PYPI_LAYER = "3rdparty/python:pypi"
+PYPI_ZIP = "dist/3rdparty.python/pypi.zip"
+PYPI_METADATA = "dist/3rdparty.python/pypi.metadata.json"
+LOCKFILE = "3rdparty/python/default.lock"
+LOCK_COMMAND = ("run", "3rdparty/python/lock.py", "--", "--resolve", "python-default")
+
+# importlib.util.MAGIC_NUMBER per CPython minor version: fixed for every release of a minor
+# (Lib/importlib/_bootstrap_external.py); checked against CPython 3.11.7, 3.12.1 and 3.13.0.
+PYC_MAGIC = {
+    (3, 11): (3495).to_bytes(2, "little") + b"\r\n",
+    (3, 12): (3531).to_bytes(2, "little") + b"\r\n",
+    (3, 13): (3571).to_bytes(2, "little") + b"\r\n",
+}
+
+
+def turn_the_knob(repo: RepoCopy, platform: LambdaPlatform) -> None:
+    """Points the repository copy at another Lambda platform: the one line README's "Changing the
+    runtime" says to edit. The lock command does the rest."""
+    edit(
+        repo.path("BUILD"),
+        (
+            r'runtime="python3\.\d+",\s+architecture="\w+"',
+            f'runtime="{platform.runtime}", architecture="{platform.architecture}"',
+        ),
+    )
+
+
+def edit(path: Path, *substitutions: tuple[str, str]) -> None:
+    """Each pattern must match exactly once: if the file changed shape, fail here, not later."""
+    text = path.read_text()
+    for pattern, replacement in substitutions:
+        text, count = re.subn(pattern, replacement, text)
+        assert count == 1, f"{pattern!r} matched {count} times in {path}: update turn_the_knob()"
+    path.write_text(text)
+
+
+def lockfile_header(text: str) -> dict:
+    begin = text.index("# --- BEGIN PANTS LOCKFILE METADATA")
+    end = text.index("# --- END PANTS LOCKFILE METADATA")
+    lines = text[begin:end].splitlines()[1:]
+    return json.loads("\n".join(line[2:] for line in lines))
+
+
+def check_extensions(root: Path, platform: LambdaPlatform) -> list[str]:
+    """Problems with the layer's shared objects; also fails if there are none to check."""
+    problems = check_shared_objects([root / "python"], platform.glibc, platform.machine)
+    checked = [path for path in root.rglob("*.so*") if path.is_file() and elf_facts(path) is not None]
+    machines = {elf_facts(path)[0] for path in checked}
+    if machines != {ELF_MACHINES[platform.machine]}:
+        problems.append(f"ELF machines {machines} in {len(checked)} shared objects, not {platform.machine}")
+    return problems
+
+
+def check_wheel_tags(root: Path, platform: LambdaPlatform) -> list[str]:
+    accepted = set(platform.compatible_tags())
+    problems = []
+    wheels = sorted((root / "python").glob("*.dist-info/WHEEL"))
+    for wheel in wheels:
+        tags = [
+            line.split(":", 1)[1].strip()
+            for line in wheel.read_text().splitlines()
+            if line.startswith("Tag:")
+        ]
+        if not accepted.intersection(tags):
+            problems.append(
+                f"{wheel.parent.name} is tagged {', '.join(tags)}: {platform.runtime} accepts none"
+            )
+    return problems if wheels else ["no .dist-info/WHEEL in the layer"]
+
+
+def check_bytecode(root: Path, platform: LambdaPlatform) -> list[str]:
+    major, minor = platform.python_version
+    suffix = f".cpython-{major}{minor}.pyc"
+    problems = []
+    compiled = sorted(root.rglob("*.pyc"))
+    for pyc in compiled:
+        data = pyc.read_bytes()
+        relative = pyc.relative_to(root)
+        if not pyc.name.endswith(suffix) or data[:4] != PYC_MAGIC[(major, minor)]:
+            problems.append(f"{relative} is not bytecode for CPython {major}.{minor}")
+        elif int.from_bytes(data[4:8], "little") != 0b01:  # PEP 552: hash-based, unchecked
+            problems.append(f"{relative} is not unchecked-hash bytecode")
+    return problems if compiled else ["no .pyc in the layer"]
+
+
+def build_pypi_layer(repo: RepoCopy, platform: LambdaPlatform, unpacked: Path) -> dict:
+    turn_the_knob(repo, platform)
+    repo.pants(*LOCK_COMMAND).check()
+    repo.pants("package", PYPI_LAYER).check()
+    with zipfile.ZipFile(repo.path(PYPI_ZIP)) as zf:
+        zf.extractall(unpacked)
+    return json.loads(repo.path(PYPI_METADATA).read_text())
+
+
+@pytest.mark.parametrize(
+    "platform",
+    [LambdaPlatform("python3.13", "arm64"), LambdaPlatform("python3.12", "x86_64")],
+    ids=lambda platform: platform.slug,
+)
+def test_the_pypi_layer_builds_for_the_runtime_and_cpu_it_is_set_to(
+    platform: LambdaPlatform, tmp_path: Path
+) -> None:
+    repo = RepoCopy(tmp_path / "repo")
+    unpacked = tmp_path / "layer"
+
+    metadata = build_pypi_layer(repo, platform, unpacked)
+
+    major, minor = platform.python_version
+    header = lockfile_header(repo.path(LOCKFILE).read_text())
+    assert header["valid_for_interpreter_constraints"] == [f"CPython=={major}.{minor}.*"]
+    assert header["lambda_platform"] == {"runtime": platform.runtime, "architecture": platform.architecture}
+    # The lock command pointed pants.toml's constraints for the resolve at the runtime's CPython.
+    assert f'python-default = ["CPython=={major}.{minor}.*"]' in repo.path("pants.toml").read_text()
+    assert f"# Resolved for {platform.describe()}: every pin below" in repo.path(LOCKFILE).read_text()
+    assert (metadata["runtime"], metadata["architecture"]) == (platform.runtime, platform.architecture)
+    assert check_extensions(unpacked, platform) == []
+    assert check_wheel_tags(unpacked, platform) == []
+    assert check_bytecode(unpacked, platform) == []
+    # For the record (pytest -s, or --test-output=all): the size against Lambda's limit.
+    print(
+        f"{platform.slug}: PyPI layer {metadata['unzipped_bytes']:,} bytes unzipped, "
+        f"{100 * metadata['unzipped_bytes'] / UNZIPPED_LIMIT_BYTES:.1f}% of {UNZIPPED_LIMIT_BYTES:,}"
+    )
