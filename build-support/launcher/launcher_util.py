@@ -15,11 +15,12 @@ A refusal is one `[./pants] error: ...` message that names the folder and the fi
 from __future__ import annotations
 
 import hashlib
-import json
 import os
-import shutil
 import stat
 import sys
+
+# json and shutil, which import much more, only in the commands that use them: every ./pants runs
+# this once or twice, and start-up time is most of what it costs.
 
 
 class Refused(Exception):
@@ -142,6 +143,8 @@ def served_sample(sample: str, root: str) -> str:
         # Only we can create or rename entries in a root that is ours and closed to others, so
         # this is a leftover of ours (an older launcher's half-built folder, say): rebuild it.
         if stat.S_ISDIR(st.st_mode):
+            import shutil
+
             shutil.rmtree(served)
         else:
             os.unlink(served)
@@ -157,10 +160,14 @@ def publish(staging: str, dest: str) -> None:
     except OSError:
         if not os.path.isdir(dest):
             raise
+        import shutil
+
         shutil.rmtree(staging)
 
 
 def source_info(pairs: list[str]) -> str:
+    import json
+
     return json.dumps(dict(pair.split("=", 1) for pair in pairs), sort_keys=True)
 
 
