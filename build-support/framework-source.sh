@@ -222,7 +222,16 @@ configure_framework_source() {
   # What the framework layer records (python/framework-source.json). Machine paths stay out.
   local repository="$url"
   [[ "$kind" == sample ]] && repository="3rdparty/framework-sample"
-  FRAMEWORK_SOURCE_INFO="$(launcher_util source-info "commit=$commit" "repository=$repository" "source=$kind" "tag=$tag")"
+  # As JSON. Values made only of characters JSON writes as they are (a commit id, a tag, the
+  # sample's or a plain URL) are written here, byte for byte what Python's json.dumps writes;
+  # anything else (a quote, a space, a non-ASCII letter) goes through json.dumps, which costs a
+  # Python start-up on every run.
+  local plain='^[abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._~:/@+=,%-]*$' # no ranges: locales
+  if [[ "$commit" =~ $plain && "$repository" =~ $plain && "$tag" =~ $plain ]]; then
+    FRAMEWORK_SOURCE_INFO="{\"commit\": \"$commit\", \"repository\": \"$repository\", \"source\": \"$kind\", \"tag\": \"$tag\"}"
+  else
+    FRAMEWORK_SOURCE_INFO="$(launcher_util source-info "commit=$commit" "repository=$repository" "source=$kind" "tag=$tag")"
+  fi
   export FRAMEWORK_SOURCE_INFO
   # From here on, only the credential daemon holds the token: not Pants, nor anything it runs.
   unset GH_TOKEN

@@ -281,6 +281,19 @@ def test_the_token_reaches_git_in_pants_processes_and_their_configuration_is_the
     assert credential_daemons.left_behind(launcher.socket_dir) == []
 
 
+def test_where_the_framework_came_from_is_valid_json_whatever_the_mirror_is_called(
+    launcher: Launcher, tmp_path: Path
+) -> None:
+    mirror = tmp_path / 'a "quoted" mirror' / "test_common_framework.git"
+    make_framework_repository(SANDBOX_COPY / "3rdparty/framework-sample", mirror, ["v0.1.5"])
+
+    launcher.repo.run("./pants", "0", env={**launcher.env(None), "FRAMEWORK_SOURCE": str(mirror)}).check()
+
+    source = json.loads(launcher.pants_got()["env"]["FRAMEWORK_SOURCE_INFO"])
+    assert source["repository"] == f"file://{mirror}"
+    assert (source["source"], source["tag"]) == ("mirror", "v0.1.5")
+
+
 @pytest.mark.parametrize("ending", ["success", "Pants fails", "launcher fails", "SIGTERM", "Ctrl-C"])
 def test_no_daemon_or_socket_outlives_the_run(launcher: Launcher, ending: str) -> None:
     if ending == "success":
