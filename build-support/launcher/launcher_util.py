@@ -76,7 +76,7 @@ def _why_untrusted(path: str, st: os.stat_result, forbidden_bits: int) -> str | 
     if st.st_uid != os.geteuid():
         return f"is owned by uid {st.st_uid}, not by you (uid {os.geteuid()})"
     if st.st_mode & forbidden_bits:
-        return f"has mode {stat.S_IMODE(st.st_mode):04o}, which lets other users change it"
+        return f"has mode {stat.S_IMODE(st.st_mode):04o}, which opens it to other users"
     return None
 
 
@@ -132,6 +132,7 @@ def served_sample(sample: str, root: str) -> str:
         f"FRAMEWORK_SAMPLE_SERVE_DIR=<folder> (builds then share cache entries only with builds "
         f"that use the same folder), then rerun ./pants."
     )
+    os.makedirs(os.path.dirname(os.path.abspath(root)), exist_ok=True)  # for FRAMEWORK_SAMPLE_SERVE_DIR
     own_folder(root, 0o755, 0o022, fix)
     served = os.path.join(root, sample_digest(sample))
     try:
