@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import secrets
 import shutil
+import signal
+import time
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from integration import credential_daemons
 from integration.git_server import GitHttpServer, make_framework_repository
 from integration.repo_copy import SANDBOX_COPY, PantsRun, RepoCopy
 
@@ -42,8 +46,21 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> RepoCopy:
     return RepoCopy(tmp_path_factory.mktemp("copy") / "repo")
 
 
-def source(git_host: GitHttpServer, with_token: bool = True) -> dict[str, str]:
-    env = {"FRAMEWORK_SOURCE": git_host.url("test_common_framework.git")}
+@pytest.fixture(scope="module")
+def runtime_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """XDG_RUNTIME_DIR for ./pants: the token's daemons get their sockets in a folder under it."""
+    folder = tmp_path_factory.mktemp("run")
+    folder.chmod(0o700)
+    yield folder
+    credential_daemons.stop_all(sockets(folder))
+
+
+def sockets(runtime_dir: Path) -> Path:
+    return runtime_dir / f"pants-lambda-git-credentials-{os.geteuid()}"
+
+
+def source(git_host: GitHttpServer, runtime_dir: Path, with_token: bool = True) -> dict[str, str]:
+    env = {"FRAMEWORK_SOURCE": git_host.url("test_common_framework.git"), "XDG_RUNTIME_DIR": str(runtime_dir)}
     return {**env, "GH_TOKEN": TOKEN} if with_token else env
 
 
@@ -57,15 +74,19 @@ def framework_source(repo: RepoCopy) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def built(repo: RepoCopy, git_host: GitHttpServer) -> PantsRun:
+def built(repo: RepoCopy, git_host: GitHttpServer, runtime_dir: Path) -> PantsRun:
     """Both layers, built with the token, keeping every sandbox so they can be searched."""
-    return repo.pants("--keep-sandboxes=always", "package", *LAYERS, env=source(git_host)).check()
+    return repo.pants(
+        "--keep-sandboxes=always", "package", *LAYERS, env=source(git_host, runtime_dir)
+    ).check()
 
 
 def test_without_the_token_the_build_stops_at_once_and_says_why(
-    repo: RepoCopy, git_host: GitHttpServer
+    repo: RepoCopy, git_host: GitHttpServer, runtime_dir: Path
 ) -> None:
-    run = repo.pants("package", "3rdparty/python:framework", env=source(git_host, with_token=False))
+    run = repo.pants(
+        "package", "3rdparty/python:framework", env=source(git_host, runtime_dir, with_token=False)
+    )
 
     assert run.returncode != 0
     assert f"Cannot read the framework repository {git_host.url('test_common_framework.git')}" in run.stderr
@@ -108,7 +129,7 @@ def files_containing(secret: bytes, roots: list[Path]) -> list[str]:
     return found
 
 
-def test_the_token_appears_nowhere(repo: RepoCopy, built: PantsRun) -> None:
+def test_the_token_appears_nowhere(repo: RepoCopy, built: PantsRun, runtime_dir: Path) -> None:
     sandboxes = preserved_sandboxes(built)
     run_scripts = [sandbox / "__run.sh" for sandbox in sandboxes if (sandbox / "__run.sh").exists()]
     places = [
@@ -124,22 +145,50 @@ def test_the_token_appears_nowhere(repo: RepoCopy, built: PantsRun) -> None:
         assert any(b"credential.helper" in script.read_bytes() for script in run_scripts)
         assert files_containing(TOKEN.encode(), places) == []
         assert TOKEN not in built.output
+        # Nor is it in memory any more: its daemon ended with the run.
+        assert credential_daemons.left_behind(sockets(runtime_dir)) == []
     finally:
         for sandbox in sandboxes:
             shutil.rmtree(sandbox, ignore_errors=True)
 
 
+def pantsd_pids(repo: RepoCopy) -> list[int]:
+    # Pants keeps pantsd's pid in .pids/<host fingerprint>/pantsd/pid ([GLOBAL] pants_subprocessdir).
+    return [int(path.read_text()) for path in repo.root.glob(".pids/*/pantsd/pid")]
+
+
+def stop_pantsd(repo: RepoCopy) -> None:
+    for pid in pantsd_pids(repo):
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            continue
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and os.path.exists(f"/proc/{pid}"):
+            time.sleep(0.2)
+
+
 def test_bumping_the_tag_changes_only_the_framework_layer(
-    repo: RepoCopy, git_host: GitHttpServer, built: PantsRun
+    repo: RepoCopy, git_host: GitHttpServer, runtime_dir: Path, built: PantsRun
 ) -> None:
+    """With pantsd: it outlives each ./pants run, and the token's daemon does not. The git
+    processes it runs for the second run (a new resolve) must find that run's daemon."""
     before = {zip_: sha256(repo.path(zip_)) for zip_ in (PYPI_ZIP, FRAMEWORK_ZIP)}
     lock_before = repo.path("3rdparty/python/default.lock").read_text()
+    with_pantsd = {**source(git_host, runtime_dir), "PANTS_PANTSD": "true"}
 
-    bump = repo.pants(
-        "run", "3rdparty/python/lock.py", "--", "--framework-tag", "v0.1.6", env=source(git_host)
-    )
-    bump.check()
-    repo.pants("package", *LAYERS, env=source(git_host)).check()
+    try:
+        bump = repo.pants(
+            "run", "3rdparty/python/lock.py", "--", "--framework-tag", "v0.1.6", env=with_pantsd
+        )
+        bump.check()
+        assert credential_daemons.left_behind(sockets(runtime_dir)) == []
+        repo.pants("package", *LAYERS, env=with_pantsd).check()
+        assert credential_daemons.left_behind(sockets(runtime_dir)) == []
+        [pantsd] = pantsd_pids(repo)
+        assert TOKEN.encode() not in Path(f"/proc/{pantsd}/environ").read_bytes()
+    finally:
+        stop_pantsd(repo)
 
     assert "@v0.1.6" in repo.path(REQUIREMENTS).read_text()
     lock_after = repo.path("3rdparty/python/default.lock").read_text()
@@ -153,12 +202,14 @@ def test_bumping_the_tag_changes_only_the_framework_layer(
     assert framework_source(repo)["tag"] == "v0.1.6"
 
 
-def test_a_wrong_tag_names_the_tag_and_the_repository(repo: RepoCopy, git_host: GitHttpServer) -> None:
+def test_a_wrong_tag_names_the_tag_and_the_repository(
+    repo: RepoCopy, git_host: GitHttpServer, runtime_dir: Path
+) -> None:
     requirements = repo.path(REQUIREMENTS)
     original = requirements.read_text()
     requirements.write_text(re.sub(r"\.git@v[\d.]+", ".git@v9.9.9", original))
     try:
-        run = repo.pants("package", "3rdparty/python:framework", env=source(git_host))
+        run = repo.pants("package", "3rdparty/python:framework", env=source(git_host, runtime_dir))
     finally:
         requirements.write_text(original)
 
