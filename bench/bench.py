@@ -1,6 +1,6 @@
 """Benchmarks our build against the seed's `pip install --target` build, side by side, in one run.
 
-    ./pants run bench/bench.py [-- --runs 15] [-- --scaling | --scaling-only]
+    ./pants run bench/bench.py [-- --runs 15] [-- --scaling | --scaling-only | --lock-check-only]
 
 Writes dist/bench/results.md (a Markdown table of medians and ratios) and dist/bench/ratios.png
 (a bar chart of the ratios), and prints the table. Both builds run from a copy of this
@@ -472,6 +472,9 @@ def main() -> int:
         "--scaling-only", action="store_true", help="only the per-function scaling measurement"
     )
     which.add_argument("--scaling", action="store_true", help="add the scaling measurement (10+ minutes)")
+    which.add_argument(
+        "--lock-check-only", action="store_true", help="only what the lockfile check costs per ./pants run"
+    )
     args = parser.parse_args()
     if args.runs < 4:
         parser.error("--runs must be at least 4, to report a spread")
@@ -483,6 +486,9 @@ def main() -> int:
     caches = work / "pants-caches"
     text = ""
     rows: list[tuple[str, str, str, float | None]] = []
+    if args.lock_check_only:
+        print("\n".join(measure_lock_check(Path.cwd(), max(args.runs, 15))))
+        return 0
     if not args.scaling_only:
         table, rows = compare(work, caches, args.runs)
         text += "\n".join(table) + "\n"
