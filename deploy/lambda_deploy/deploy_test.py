@@ -398,3 +398,47 @@ def test_a_function_sets_its_own_memory_without_a_default(workspace: Workspace) 
     run = workspace.deploy("plan", "--local")
 
     assert run.exit_code == 0, run.output
+
+
+@with_infrastructure
+def test_the_plan_is_an_ordered_list_of_instructions_that_apply_carries_out(
+    workspace: Workspace, emulator: LocalEmulator, aws: Aws
+) -> None:
+    first = workspace.deploy("plan", "--endpoint-url", emulator.endpoint_url)
+    assert [(i["action"], i["subject"]) for i in first.summary["instructions"]] == [
+        ("upload_to_s3", str(workspace.artifacts["pypi"])),  # over 50 MB: published from S3
+        ("publish_layer", "test-pypi"),
+        ("publish_layer", "test-framework"),
+        ("update_code", "api-handler"),
+        ("set_layers", "api-handler"),
+        ("update_code", "thumbnail"),
+        ("set_layers", "thumbnail"),
+    ]
+    workspace.deploy("apply", "--endpoint-url", emulator.endpoint_url)
+    workspace.edit("framework", "python/test_common_framework/utils.py", add_comment)
+    workspace.edit("thumbnail", "thumbnail/handler.py", add_comment)
+
+    plan = workspace.deploy("plan", "--endpoint-url", emulator.endpoint_url)
+    run = workspace.deploy("apply", "--endpoint-url", emulator.endpoint_url)
+
+    expected = [
+        ("publish_layer", "test-framework"),
+        ("set_layers", "api-handler"),
+        ("update_code", "thumbnail"),
+        ("set_layers", "thumbnail"),
+    ]
+    assert [(i["action"], i["subject"]) for i in plan.summary["instructions"]] == expected
+    assert "1. publish layer test-framework (" in plan.output
+    assert "2. set the layers of api-handler to [test-pypi:1, test-framework:(new)]" in plan.output
+    assert "3. update the code of thumbnail from " in plan.output
+    assert [(i["action"], i["subject"]) for i in run.summary["instructions"]] == expected
+    assert [i["did"] for i in run.summary["instructions"]] == [
+        "published test-framework version 2",
+        "set the layers of api-handler to [test-pypi:1, test-framework:2]",
+        "updated the code of thumbnail",
+        "set the layers of thumbnail to [test-pypi:1, test-framework:2]",
+    ]
+    assert (
+        "Applied:\n  1. published test-framework version 2\n  2. set the layers of api-handler" in run.output
+    )
+    assert "did" not in plan.summary["instructions"][0]
