@@ -13,8 +13,9 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from lambda_deploy.aws import Aws, FunctionState, LayerVersion
-from lambda_deploy.errors import ConcurrentChangeError, DeployError
+from lambda_deploy.artifacts import Artifact
+from lambda_deploy.aws import Aws, Code, FunctionState, LayerVersion
+from lambda_deploy.errors import ConcurrentChangeError, DeployError, UploadMismatchError
 from lambda_deploy.instructions import (
     CreateFunction,
     EnsureBucket,
@@ -89,12 +90,20 @@ class Executor:
         return f"created s3://{instruction.bucket}"
 
     def _upload(self, instruction: UploadToS3) -> str:
-        self.aws.upload(instruction.bucket, instruction.key, instruction.artifact.content)
+        artifact = instruction.artifact
+        self.aws.upload(instruction.bucket, instruction.key, artifact.content, artifact.code_sha256)
         self.result.uploaded_bytes += instruction.artifact.zipped_bytes
         return f"uploaded {instruction.artifact.path} to s3://{instruction.bucket}/{instruction.key}"
 
     def _publish_layer(self, instruction: PublishLayer) -> str:
         version = self.aws.publish_layer_version(instruction.layer, instruction.code)
+        _verify(
+            instruction.artifact,
+            instruction.code,
+            version.code_sha256,
+            f"layer {instruction.layer.name} version {version.version}",
+            "No function was pointed at that version.",
+        )
         if instruction.code.zip_bytes is not None:
             self.result.uploaded_bytes += instruction.artifact.zipped_bytes
         self.result.layer_versions[instruction.layer.key] = version
@@ -111,7 +120,14 @@ class Executor:
         if instruction.code.zip_bytes is not None:
             self.result.uploaded_bytes += instruction.artifact.zipped_bytes
         layers = self._arns(instruction.layers)
-        self.aws.create_function(instruction.function, instruction.code, layers, self._role_arn)
+        created = self.aws.create_function(instruction.function, instruction.code, layers, self._role_arn)
+        _verify(
+            instruction.artifact,
+            instruction.code,
+            created.code_sha256,
+            f"the new function {name}",
+            "A rerun of apply replaces its code.",
+        )
         self._functions[name] = self._read(name)
         return f"created {name} with layers [{', '.join(_short(arn) for arn in layers)}]"
 
@@ -120,7 +136,14 @@ class Executor:
         state = self._unchanged_since_plan(name)
         if instruction.code.zip_bytes is not None:
             self.result.uploaded_bytes += instruction.artifact.zipped_bytes
-        self.aws.update_function_code(state, instruction.code)
+        updated = self.aws.update_function_code(state, instruction.code)
+        _verify(
+            instruction.artifact,
+            instruction.code,
+            updated.code_sha256,
+            f"function {name}",
+            "Its layers were left as they were; a rerun of apply replaces its code.",
+        )
         self._functions[name] = self._read(name)
         return f"updated the code of {name}"
 
@@ -154,6 +177,24 @@ class Executor:
         if state is None:
             raise DeployError(f"Function {name!r} disappeared while this deploy was running. Rerun apply.")
         return state
+
+
+def _verify(artifact: Artifact, code: Code, reported: str, what: str, consequence: str) -> None:
+    """Lambda reports the base64 SHA-256 of the bytes it got as `CodeSha256`: they must be the
+    bytes of the zip we checked, or something between here and Lambda changed them."""
+    if reported == artifact.code_sha256:
+        return
+    source = f"s3://{code.s3_bucket}/{code.s3_key}" if code.s3_key else "the request"
+    hint = (
+        f" If {artifact.path} is intact, the S3 object is not a copy of it: delete it and rerun."
+        if code.s3_key
+        else ""
+    )
+    raise UploadMismatchError(
+        f"Lambda received other bytes than {artifact.path} ({artifact.what}) for {what}: it "
+        f"reports CodeSha256 {reported}, the zip's is {artifact.code_sha256} (taken from "
+        f"{source}). {consequence} {artifact.rebuild}{hint}"
+    )
 
 
 def _short(arn: str) -> str:

@@ -97,6 +97,7 @@ class Aws:
         return LayerVersion(latest["LayerVersionArn"], latest["Version"], latest["Content"]["CodeSha256"])
 
     def publish_layer_version(self, layer: LayerConfig, code: Code) -> LayerVersion:
+        """The version published, with the `CodeSha256` of the bytes Lambda received."""
         published = self.lambda_client.publish_layer_version(
             LayerName=layer.name,
             Description=layer.description,
@@ -115,30 +116,29 @@ class Aws:
             configuration = self.lambda_client.get_function(FunctionName=name)["Configuration"]
         except self.lambda_client.exceptions.ResourceNotFoundException:
             return None
-        return FunctionState(
-            name=name,
-            code_sha256=configuration["CodeSha256"],
-            layer_arns=tuple(layer["Arn"] for layer in configuration.get("Layers", [])),
-            revision_id=configuration.get("RevisionId"),
-            last_modified=configuration.get("LastModified", ""),
+        return _function_state(name, configuration)
+
+    def update_function_code(self, state: FunctionState, code: Code) -> FunctionState:
+        """Returns the function as Lambda reports it, with the `CodeSha256` of the bytes it got."""
+        revision = {"RevisionId": state.revision_id} if state.revision_id else {}
+        configuration = self.lambda_client.update_function_code(
+            FunctionName=state.name, **code.as_request(), **revision
         )
-
-    def update_function_code(self, state: FunctionState, code: Code) -> None:
-        revision = {"RevisionId": state.revision_id} if state.revision_id else {}
-        self.lambda_client.update_function_code(FunctionName=state.name, **code.as_request(), **revision)
         self.wait_until_updated(state.name)
+        return _function_state(state.name, configuration)
 
-    def update_function_layers(self, state: FunctionState, layer_arns: list[str]) -> None:
+    def update_function_layers(self, state: FunctionState, layer_arns: list[str]) -> FunctionState:
         revision = {"RevisionId": state.revision_id} if state.revision_id else {}
-        self.lambda_client.update_function_configuration(
+        configuration = self.lambda_client.update_function_configuration(
             FunctionName=state.name, Layers=layer_arns, **revision
         )
         self.wait_until_updated(state.name)
+        return _function_state(state.name, configuration)
 
     def create_function(
         self, function: FunctionConfig, code: Code, layer_arns: list[str], role_arn: str
-    ) -> None:
-        self.lambda_client.create_function(
+    ) -> FunctionState:
+        configuration = self.lambda_client.create_function(
             FunctionName=function.name,
             Runtime=function.runtime,
             Architectures=[function.architecture],
@@ -150,6 +150,7 @@ class Aws:
             Timeout=function.timeout_seconds,
         )
         self.lambda_client.get_waiter("function_active").wait(FunctionName=function.name)
+        return _function_state(function.name, configuration)
 
     def wait_until_updated(self, name: str) -> None:
         # Lambda refuses a second update while one is in progress: wait it out between steps.
@@ -182,11 +183,11 @@ class Aws:
                 return None
             raise
 
-    def upload(self, bucket: str, key: str, content: bytes) -> None:
-        self.s3.put_object(Bucket=bucket, Key=key, Body=content)
+    def upload(self, bucket: str, key: str, content: bytes, code_sha256: str) -> None:
+        # S3 checks the bytes it receives against this SHA-256 and refuses them if they differ.
+        self.s3.put_object(Bucket=bucket, Key=key, Body=content, ChecksumSHA256=code_sha256)
 
     # --- IAM (local emulator only) ---------------------------------------------------------
-
     def ensure_role(self, role_name: str) -> str:
         try:
             return self.iam.get_role(RoleName=role_name)["Role"]["Arn"]
@@ -203,3 +204,13 @@ class Aws:
             }
             created = self.iam.create_role(RoleName=role_name, AssumeRolePolicyDocument=json.dumps(trust))
             return created["Role"]["Arn"]
+
+
+def _function_state(name: str, configuration: dict[str, Any]) -> FunctionState:
+    return FunctionState(
+        name=name,
+        code_sha256=configuration["CodeSha256"],
+        layer_arns=tuple(layer["Arn"] for layer in configuration.get("Layers", [])),
+        revision_id=configuration.get("RevisionId"),
+        last_modified=configuration.get("LastModified", ""),
+    )

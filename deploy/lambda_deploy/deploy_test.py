@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
 import re
 import zipfile
 from pathlib import Path
@@ -11,11 +14,12 @@ from botocore.exceptions import EndpointConnectionError
 from lambda_deploy import preflight
 from lambda_deploy.apply import apply
 from lambda_deploy.artifacts import Artifact
-from lambda_deploy.aws import Aws
+from lambda_deploy.aws import Aws, FunctionState
 from lambda_deploy.config import load_config
-from lambda_deploy.conftest import FUNCTIONS, LAYER_NAMES, ThrottlingProxy, Workspace
+from lambda_deploy.conftest import BUCKET, FUNCTIONS, LAYER_NAMES, ThrottlingProxy, Workspace
 from lambda_deploy.emulator import LocalEmulator
 from lambda_deploy.errors import ConcurrentChangeError
+from lambda_deploy.lambda_front import LambdaFront
 from lambda_deploy.plan import DeployTarget, make_plan
 
 # Every test but the --local one starts where real AWS would: bucket and functions exist.
@@ -243,10 +247,10 @@ def test_a_failure_between_steps_is_finished_by_a_rerun(
 ) -> None:
     real_update = Aws.update_function_code
 
-    def connection_lost_for_thumbnail(self: Aws, state, code) -> None:
+    def connection_lost_for_thumbnail(self: Aws, state, code) -> FunctionState:
         if state.name == "thumbnail":
             raise EndpointConnectionError(endpoint_url=emulator.endpoint_url)
-        real_update(self, state, code)
+        return real_update(self, state, code)
 
     monkeypatch.setattr(Aws, "update_function_code", connection_lost_for_thumbnail)
     failed = workspace.deploy("apply", "--endpoint-url", emulator.endpoint_url)
@@ -442,3 +446,65 @@ def test_the_plan_is_an_ordered_list_of_instructions_that_apply_carries_out(
         "Applied:\n  1. published test-framework version 2\n  2. set the layers of api-handler" in run.output
     )
     assert "did" not in plan.summary["instructions"][0]
+
+
+@with_infrastructure
+def test_a_zip_damaged_inside_is_refused_before_anything_is_sent(
+    workspace: Workspace, emulator: LocalEmulator, aws: Aws
+) -> None:
+    # 1 MiB of zeros in the middle of the file: the zip still opens (its central directory, at the
+    # end, is intact), and `package` recorded these bytes, so only the members' CRCs tell.
+    damaged = bytearray(workspace.artifacts["pypi"].read_bytes())
+    middle = len(damaged) // 2
+    damaged[middle : middle + 2**20] = bytes(2**20)
+    workspace.artifacts["pypi"].write_bytes(damaged)
+    workspace.write_metadata("pypi", lambda m: m.update(sha256=hashlib.sha256(damaged).hexdigest()))
+
+    run = workspace.deploy("apply", "--endpoint-url", emulator.endpoint_url)
+
+    assert run.exit_code == 1
+    assert (
+        f"The artifact for layer test-pypi (3rdparty/python:pypi), {workspace.artifacts['pypi']}, is damaged"
+        in run.output
+    )
+    assert "fails its check" in run.output
+    assert (
+        "Rebuild it with `./pants package 3rdparty/python:pypi`, then rerun. Nothing was changed."
+        in run.output
+    )
+    assert layer_versions(aws, "pypi") == [] and layer_versions(aws, "framework") == []
+    assert aws.s3.list_objects_v2(Bucket=BUCKET).get("KeyCount") == 0
+    assert all(function_layers(aws, name) == [] for name in FUNCTIONS)
+
+
+@with_infrastructure
+def test_bytes_changed_on_the_way_are_caught_by_lambdas_code_sha256(
+    workspace: Workspace, emulator: LocalEmulator, aws: Aws
+) -> None:
+    def flip_a_byte_of_the_framework_layer(operation: str, name: str | None, body: bytes) -> bytes:
+        if operation != "PublishLayerVersion" or name != "test-framework":
+            return body
+        request = json.loads(body)
+        zip_bytes = bytearray(base64.b64decode(request["Content"]["ZipFile"]))
+        zip_bytes[len(zip_bytes) // 2] ^= 0xFF
+        request["Content"]["ZipFile"] = base64.b64encode(zip_bytes).decode()
+        return json.dumps(request).encode()
+
+    with LambdaFront(emulator.endpoint_url, rewrite=flip_a_byte_of_the_framework_layer) as front:
+        failed = workspace.deploy("apply", "--endpoint-url", front.url)
+
+    assert failed.exit_code == 1
+    assert (
+        f"Lambda received other bytes than {workspace.artifacts['framework']} (layer test-framework "
+        "(3rdparty/python:framework)) for layer test-framework version 1: it reports CodeSha256 "
+        in failed.output
+    )
+    assert "No function was pointed at that version." in failed.output
+    assert "Rebuild it with `./pants package 3rdparty/python:framework`, then rerun." in failed.output
+    assert all(function_layers(aws, name) == [] for name in FUNCTIONS)
+
+    rerun = workspace.deploy("apply", "--endpoint-url", emulator.endpoint_url)
+
+    assert rerun.exit_code == 0, rerun.output
+    for name in FUNCTIONS:
+        assert function_layers(aws, name) == ["test-pypi:1", "test-framework:2"]
