@@ -10,6 +10,7 @@ failure finishes the job without doing anything twice.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -17,9 +18,9 @@ from lambda_deploy.artifacts import Artifact
 from lambda_deploy.aws import Aws, Code, FunctionState, LayerVersion
 from lambda_deploy.errors import ConcurrentChangeError, DeployError, UploadMismatchError
 from lambda_deploy.instructions import (
+    FUNCTION_INSTRUCTIONS,
     CreateFunction,
     EnsureBucket,
-    Instruction,
     LayerRef,
     PublishLayer,
     SetLayers,
@@ -27,17 +28,12 @@ from lambda_deploy.instructions import (
     UploadToS3,
 )
 from lambda_deploy.plan import Plan
+from lambda_deploy.progress import Outcome, Progress
 
 logger = logging.getLogger(__name__)
 
 # The role functions created on the local emulator run as. It exists only there.
 LOCAL_ROLE_NAME = "lambda-monorepo-local"
-
-
-@dataclass(frozen=True)
-class Outcome:
-    instruction: Instruction
-    did: str  # what it did, for people
 
 
 @dataclass
@@ -52,10 +48,19 @@ class ApplyResult:
         return [o.instruction.layer.key for o in self.outcomes if isinstance(o.instruction, PublishLayer)]
 
 
+class Interrupted(Exception):
+    """Ctrl-C during apply. The message is the one line to print."""
+
+
 class Executor:
-    def __init__(self, plan: Plan, aws: Aws) -> None:
-        self.plan, self.aws = plan, aws
+    def __init__(
+        self, plan: Plan, aws: Aws, parallel: int = 1, report: Callable[[str], None] = lambda line: None
+    ) -> None:
+        self.plan, self.aws, self.parallel = plan, aws, parallel
         self.result = ApplyResult()
+        self.progress = Progress(plan.instructions, report)
+        self._stop = threading.Event()  # set on the first error or Ctrl-C: start nothing more
+        self._lock = threading.Lock()
         self._role_arn: str | None = None
         # The state each function is in, as last read or written: the next write expects it.
         self._functions: dict[str, FunctionState | None] = {
@@ -72,16 +77,91 @@ class Executor:
         }
 
     def run(self) -> ApplyResult:
+        """Layers (and their uploads) first, in order; then each function's instructions, up to
+        `parallel` functions at a time. Every call runs in a worker thread, so that Ctrl-C reaches
+        this thread at once and it can say exactly what was done."""
         for status in self.plan.layers:
             if status.ref.version is not None:
                 self.result.layer_versions[status.layer.key] = status.ref.version
-        for instruction in self.plan.instructions:
-            did = self._handlers[type(instruction)](instruction)
-            logger.debug("%s: %s", instruction.describe(), did)
-            self.result.outcomes.append(Outcome(instruction, did))
+        indexed = list(enumerate(self.plan.instructions))
+        first = [i for i, step in indexed if not isinstance(step, FUNCTION_INSTRUCTIONS)]
+        chains: dict[str, list[int]] = {}
+        for i, step in indexed:
+            if isinstance(step, FUNCTION_INSTRUCTIONS):
+                chains.setdefault(step.subject, []).append(i)
+        try:
+            self._run_chains([first] if first else [], 1)
+            if any(isinstance(step, CreateFunction) for step in self.plan.instructions):
+                self._role_arn = self._in_worker(lambda: self.aws.ensure_role(LOCAL_ROLE_NAME))
+            self._run_chains(list(chains.values()), self.parallel)
+        except KeyboardInterrupt:
+            self._stop.set()
+            raise Interrupted(f"Interrupted: {self.progress.sentence()}; rerun apply to finish.")
+        self.result.outcomes = [self.progress.outcomes[i] for i in sorted(self.progress.outcomes)]
         for name, state in self._functions.items():
             self.result.function_layers[name] = state.layer_arns if state else ()
         return self.result
+
+    def _run_chains(self, chains: list[list[int]], parallel: int) -> None:
+        """Runs each chain's instructions in order, up to `parallel` chains at a time. After an
+        error, starts nothing more, lets what is under way finish, and raises the error of the
+        earliest chain in the plan, so that the same failure reads the same every time."""
+        pending = list(enumerate(chains))
+        errors: dict[int, BaseException] = {}
+
+        def worker() -> None:
+            while not self._stop.is_set():
+                with self._lock:
+                    if not pending:
+                        return
+                    number, chain = pending.pop(0)
+                try:
+                    self._run_chain(chain)
+                except BaseException as e:  # reported by the main thread
+                    errors[number] = e
+                    self._stop.set()
+
+        # Daemon threads: after Ctrl-C the process exits without waiting for a call under way.
+        threads = [threading.Thread(target=worker, daemon=True) for _ in range(min(parallel, len(chains)))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            while thread.is_alive():
+                thread.join(timeout=0.1)  # a bounded join: Ctrl-C interrupts it
+        if errors:
+            raise errors[min(errors)]
+
+    def _run_chain(self, chain: list[int]) -> None:
+        for index in chain:
+            if self._stop.is_set():
+                return
+            instruction = self.plan.instructions[index]
+            self.progress.start(index)
+            try:
+                did = self._handlers[type(instruction)](instruction)
+            except BaseException:
+                self.progress.stop(index)
+                raise
+            logger.debug("%s: %s", instruction.describe(), did)
+            self.progress.finish(index, did)
+
+    def _in_worker(self, call: Callable[[], str]) -> str:
+        results: list[str] = []
+        errors: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                results.append(call())
+            except BaseException as e:
+                errors.append(e)
+
+        thread = threading.Thread(target=run, daemon=True)
+        thread.start()
+        while thread.is_alive():
+            thread.join(timeout=0.1)
+        if errors:
+            raise errors[0]
+        return results[0]
 
     # --- Layers and S3 ----------------------------------------------------------------------
 
@@ -92,7 +172,7 @@ class Executor:
     def _upload(self, instruction: UploadToS3) -> str:
         artifact = instruction.artifact
         self.aws.upload(instruction.bucket, instruction.key, artifact.content, artifact.code_sha256)
-        self.result.uploaded_bytes += instruction.artifact.zipped_bytes
+        self._count_upload(artifact)
         return f"uploaded {instruction.artifact.path} to s3://{instruction.bucket}/{instruction.key}"
 
     def _publish_layer(self, instruction: PublishLayer) -> str:
@@ -105,9 +185,13 @@ class Executor:
             "No function was pointed at that version.",
         )
         if instruction.code.zip_bytes is not None:
-            self.result.uploaded_bytes += instruction.artifact.zipped_bytes
+            self._count_upload(instruction.artifact)
         self.result.layer_versions[instruction.layer.key] = version
         return f"published {instruction.layer.name} version {version.version}"
+
+    def _count_upload(self, artifact: Artifact) -> None:
+        with self._lock:
+            self.result.uploaded_bytes += artifact.zipped_bytes
 
     def _arns(self, refs: tuple[LayerRef, ...]) -> list[str]:
         return [self.result.layer_versions[ref.layer.key].arn for ref in refs]
@@ -116,11 +200,18 @@ class Executor:
 
     def _create_function(self, instruction: CreateFunction) -> str:
         name = instruction.function.name
-        self._role_arn = self._role_arn or self.aws.ensure_role(LOCAL_ROLE_NAME)
+        assert self._role_arn is not None  # made before any function is created
         if instruction.code.zip_bytes is not None:
-            self.result.uploaded_bytes += instruction.artifact.zipped_bytes
+            self._count_upload(instruction.artifact)
         layers = self._arns(instruction.layers)
-        created = self.aws.create_function(instruction.function, instruction.code, layers, self._role_arn)
+        created = self.aws.create_function(
+            instruction.function,
+            instruction.code,
+            layers,
+            self._role_arn,
+            instruction.memory_mb,
+            instruction.timeout_seconds,
+        )
         _verify(
             instruction.artifact,
             instruction.code,
@@ -135,7 +226,7 @@ class Executor:
         name = instruction.function.name
         state = self._unchanged_since_plan(name)
         if instruction.code.zip_bytes is not None:
-            self.result.uploaded_bytes += instruction.artifact.zipped_bytes
+            self._count_upload(instruction.artifact)
         updated = self.aws.update_function_code(state, instruction.code)
         _verify(
             instruction.artifact,
@@ -202,5 +293,5 @@ def _short(arn: str) -> str:
     return ":".join(arn.rsplit(":", 2)[1:])
 
 
-def apply(plan: Plan, aws: Aws) -> ApplyResult:
-    return Executor(plan, aws).run()
+def apply(plan: Plan, aws: Aws, parallel: int = 1) -> ApplyResult:
+    return Executor(plan, aws, parallel).run()

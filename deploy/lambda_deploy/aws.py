@@ -136,7 +136,13 @@ class Aws:
         return _function_state(state.name, configuration)
 
     def create_function(
-        self, function: FunctionConfig, code: Code, layer_arns: list[str], role_arn: str
+        self,
+        function: FunctionConfig,
+        code: Code,
+        layer_arns: list[str],
+        role_arn: str,
+        memory_mb: int,
+        timeout_seconds: int,
     ) -> FunctionState:
         configuration = self.lambda_client.create_function(
             FunctionName=function.name,
@@ -146,8 +152,8 @@ class Aws:
             Role=role_arn,
             Code=code.as_request(),
             Layers=layer_arns,
-            MemorySize=function.memory_mb,
-            Timeout=function.timeout_seconds,
+            MemorySize=memory_mb,
+            Timeout=timeout_seconds,
         )
         self.lambda_client.get_waiter("function_active").wait(FunctionName=function.name)
         return _function_state(function.name, configuration)

@@ -5,7 +5,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 import re
+import signal
+import subprocess
+import sys
+import time
 import zipfile
 from pathlib import Path
 
@@ -508,3 +513,95 @@ def test_bytes_changed_on_the_way_are_caught_by_lambdas_code_sha256(
     assert rerun.exit_code == 0, rerun.output
     for name in FUNCTIONS:
         assert function_layers(aws, name) == ["test-pypi:1", "test-framework:2"]
+
+
+def test_an_error_before_any_change_says_nothing_was_changed(workspace: Workspace) -> None:
+    # Port 9 on loopback has nothing listening: the plan's first read fails.
+    run = workspace.deploy("apply", "--endpoint-url", "http://127.0.0.1:9")
+
+    assert run.exit_code == 1
+    assert run.output.startswith("error: cannot reach http://127.0.0.1:9")
+    assert run.output.rstrip().endswith("Nothing was changed.")
+    assert "rerun apply" not in run.output and "completed" not in run.output
+
+
+def test_a_bad_region_names_deploy_toml_and_the_key(workspace: Workspace) -> None:
+    workspace.config.write_text(
+        workspace.config.read_text().replace('region = "eu-west-1"', 'region = "eu west 1"')
+    )
+
+    run = workspace.deploy("plan", "--endpoint-url", "http://127.0.0.1:9")
+
+    assert run.exit_code == 1
+    assert f"{workspace.config}: `region` is 'eu west 1', which is not an AWS region name." in run.output
+    assert 'e.g. region = "eu-west-1". Nothing was changed.' in run.output
+
+
+@with_infrastructure
+def test_function_defaults_are_needed_only_to_create_a_function(
+    workspace: Workspace, emulator: LocalEmulator
+) -> None:
+    without_defaults = re.sub(r"\[function_defaults\][^\[]*", "", workspace.config.read_text())
+    workspace.config.write_text(
+        without_defaults + '[functions."src/python/api_handler:lambda"]\nmemory_mb = 256\n'
+    )
+
+    existing = workspace.deploy("plan", "--endpoint-url", emulator.endpoint_url)
+    created = workspace.deploy("plan", "--local")
+
+    assert existing.exit_code == 0, existing.output
+    assert created.exit_code == 1
+    assert (
+        f"{workspace.config}: the local emulator creates the function api-handler "
+        "(src/python/api_handler:lambda), which needs `timeout_seconds`, and neither [function_defaults] "
+        'nor [functions."src/python/api_handler:lambda"] sets it.' in created.output
+    )
+
+
+@with_infrastructure
+def test_ctrl_c_during_apply_says_in_one_line_what_was_done_and_a_rerun_finishes(
+    workspace: Workspace, emulator: LocalEmulator, aws: Aws
+) -> None:
+    command = [sys.executable, "-c", "import sys; from lambda_deploy.cli import main; sys.exit(main())"]
+    # Slow enough that the apply is still going when the first function's code has been sent.
+    with LambdaFront(emulator.endpoint_url, latency=0.3, upload_bytes_per_second=100e6) as front:
+        apply = subprocess.Popen(
+            [
+                *command,
+                "apply",
+                "--endpoint-url",
+                front.url,
+                "--config",
+                str(workspace.config),
+                "--dist",
+                str(workspace.dist),
+            ],
+            env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        deadline = time.monotonic() + 120
+        while front.calls["UpdateFunctionCode"] == 0 and apply.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        apply.send_signal(signal.SIGINT)
+        stdout, stderr = apply.communicate(timeout=60)
+
+    assert apply.returncode == 130, stdout + stderr
+    assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr
+    interrupted = [line for line in stderr.splitlines() if line.strip()]
+    assert len(interrupted) == 1, stderr
+    assert interrupted[0].startswith(
+        "Interrupted: done: upload to s3 pypi.zip, publish layer test-pypi, publish layer test-framework"
+    )
+    assert "; not done: " in interrupted[0] and "set layers thumbnail" in interrupted[0]
+    assert interrupted[0].endswith("; rerun apply to finish.")
+
+    rerun = workspace.deploy("apply", "--endpoint-url", emulator.endpoint_url)
+
+    assert rerun.exit_code == 0, rerun.output
+    assert rerun.summary["summary"]["published"] == []
+    assert layer_versions(aws, "pypi") == [1] and layer_versions(aws, "framework") == [1]
+    for name in FUNCTIONS:
+        assert function_layers(aws, name) == ["test-pypi:1", "test-framework:1"]
+        assert code_sha256(aws, name) == Artifact(workspace.artifacts[name], name).code_sha256

@@ -84,6 +84,8 @@ class CreateFunction:
     artifact: Artifact
     code: Code
     layers: tuple[LayerRef, ...]
+    memory_mb: int
+    timeout_seconds: int
 
     @property
     def subject(self) -> str:
@@ -91,7 +93,10 @@ class CreateFunction:
 
     def describe(self) -> str:
         layers = ", ".join(ref.describe() for ref in self.layers)
-        return f"create function {self.function.name} ({self.function.runtime}, layers [{layers}])"
+        return (
+            f"create function {self.function.name} ({self.function.runtime}, {self.memory_mb} MB, "
+            f"{self.timeout_seconds} s, layers [{layers}])"
+        )
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from urllib.parse import urlparse
 
 from lambda_deploy.artifacts import Artifact
 from lambda_deploy.aws import DIRECT_UPLOAD_LIMIT_BYTES, Aws, Code, FunctionState, LayerVersion
-from lambda_deploy.config import DeployConfig, FunctionConfig, LayerConfig
+from lambda_deploy.config import DeployConfig, FunctionConfig, LayerConfig, creation_setting
 from lambda_deploy.errors import ArtifactError, DeployError, MissingFunctionError
 from lambda_deploy.instructions import (
     FUNCTION_INSTRUCTIONS,
@@ -167,7 +167,14 @@ def function_instructions(
     if current is None:
         assert artifact is not None
         return [
-            CreateFunction(function, artifact, staging.code(artifact, f"functions/{function.name}"), layers)
+            CreateFunction(
+                function,
+                artifact,
+                staging.code(artifact, f"functions/{function.name}"),
+                layers,
+                memory_mb=creation_setting(staging.config, function, "memory_mb"),
+                timeout_seconds=creation_setting(staging.config, function, "timeout_seconds"),
+            )
         ]
     steps: list[Instruction] = []
     if artifact is not None and current.code_sha256 != artifact.code_sha256:
