@@ -155,12 +155,15 @@ class Aws:
             MemorySize=memory_mb,
             Timeout=timeout_seconds,
         )
-        self.lambda_client.get_waiter("function_active").wait(FunctionName=function.name)
+        # A new function is `Pending` until Lambda has set it up; it takes no update till then.
+        self.lambda_client.get_waiter("function_active_v2").wait(FunctionName=function.name)
         return _function_state(function.name, configuration)
 
     def wait_until_updated(self, name: str) -> None:
-        # Lambda refuses a second update while one is in progress: wait it out between steps.
-        self.lambda_client.get_waiter("function_updated").wait(FunctionName=name)
+        # Lambda refuses a second update while one is `InProgress` (409 ResourceConflictException),
+        # and a function is not running its new code or layers until then: wait it out after each.
+        # The v2 waiter polls GetFunction every second (v1: GetFunctionConfiguration, every 5).
+        self.lambda_client.get_waiter("function_updated_v2").wait(FunctionName=name)
 
     # --- S3 -------------------------------------------------------------------------------
 

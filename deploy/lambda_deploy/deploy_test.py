@@ -21,8 +21,15 @@ from lambda_deploy.apply import apply
 from lambda_deploy.artifacts import Artifact
 from lambda_deploy.aws import Aws, FunctionState
 from lambda_deploy.config import load_config
-from lambda_deploy.conftest import BUCKET, FUNCTIONS, LAYER_NAMES, ThrottlingProxy, Workspace
-from lambda_deploy.emulator import LocalEmulator
+from lambda_deploy.conftest import (
+    BUCKET,
+    FUNCTIONS,
+    LAYER_NAMES,
+    FrontedEmulator,
+    ThrottlingProxy,
+    Workspace,
+    create_infrastructure,
+)
 from lambda_deploy.errors import ConcurrentChangeError
 from lambda_deploy.lambda_front import LambdaFront
 from lambda_deploy.plan import DeployTarget, make_plan
@@ -53,7 +60,7 @@ def add_comment(text: str) -> str:
 
 @with_infrastructure
 def test_first_deploy_publishes_both_layers_and_sets_every_functions_layers(
-    workspace: Workspace, emulator: LocalEmulator, aws: Aws
+    workspace: Workspace, emulator: FrontedEmulator, aws: Aws
 ) -> None:
     run = workspace.deploy("apply", "--endpoint-url", emulator.endpoint_url)
 
@@ -76,7 +83,7 @@ def test_first_deploy_publishes_both_layers_and_sets_every_functions_layers(
 
 @with_infrastructure
 def test_an_identical_second_deploy_publishes_and_updates_nothing(
-    workspace: Workspace, emulator: LocalEmulator, aws: Aws
+    workspace: Workspace, emulator: FrontedEmulator, aws: Aws
 ) -> None:
     workspace.deploy("apply", "--endpoint-url", emulator.endpoint_url)
     modified = {name: aws.function(name).last_modified for name in FUNCTIONS}
@@ -99,7 +106,7 @@ def test_an_identical_second_deploy_publishes_and_updates_nothing(
 
 @with_infrastructure
 def test_changing_one_functions_code_updates_only_that_function(
-    workspace: Workspace, emulator: LocalEmulator, aws: Aws
+    workspace: Workspace, emulator: FrontedEmulator, aws: Aws
 ) -> None:
     workspace.deploy("apply", "--endpoint-url", emulator.endpoint_url)
     thumbnail_before = aws.function("thumbnail")
@@ -117,7 +124,7 @@ def test_changing_one_functions_code_updates_only_that_function(
 
 @with_infrastructure
 def test_changing_only_the_framework_layer_publishes_it_and_repoints_both_functions(
-    workspace: Workspace, emulator: LocalEmulator, aws: Aws
+    workspace: Workspace, emulator: FrontedEmulator, aws: Aws
 ) -> None:
     workspace.deploy("apply", "--endpoint-url", emulator.endpoint_url)
     workspace.edit("framework", "python/test_common_framework/utils.py", add_comment)
@@ -135,7 +142,9 @@ def test_changing_only_the_framework_layer_publishes_it_and_repoints_both_functi
 
 
 @with_infrastructure
-def test_plan_reports_changes_and_makes_none(workspace: Workspace, emulator: LocalEmulator, aws: Aws) -> None:
+def test_plan_reports_changes_and_makes_none(
+    workspace: Workspace, emulator: FrontedEmulator, aws: Aws
+) -> None:
     workspace.deploy("apply", "--endpoint-url", emulator.endpoint_url)
     before = {name: aws.function(name) for name in FUNCTIONS}
     workspace.edit("framework", "python/test_common_framework/utils.py", add_comment)
@@ -217,7 +226,7 @@ def test_a_sample_built_framework_goes_only_to_a_local_emulator(
 
 @with_infrastructure
 def test_a_missing_artifact_is_named_with_how_to_build_it(
-    workspace: Workspace, emulator: LocalEmulator
+    workspace: Workspace, emulator: FrontedEmulator
 ) -> None:
     workspace.artifacts["framework"].unlink()
 
@@ -233,7 +242,7 @@ def test_a_missing_artifact_is_named_with_how_to_build_it(
 
 @with_infrastructure
 def test_an_unknown_function_outside_the_local_emulator_is_an_error_and_nothing_changes(
-    workspace: Workspace, emulator: LocalEmulator, aws: Aws
+    workspace: Workspace, emulator: FrontedEmulator, aws: Aws
 ) -> None:
     aws.lambda_client.delete_function(FunctionName="thumbnail")
 
@@ -248,7 +257,7 @@ def test_an_unknown_function_outside_the_local_emulator_is_an_error_and_nothing_
 
 @with_infrastructure
 def test_a_failure_between_steps_is_finished_by_a_rerun(
-    workspace: Workspace, emulator: LocalEmulator, aws: Aws, monkeypatch: pytest.MonkeyPatch
+    workspace: Workspace, emulator: FrontedEmulator, aws: Aws, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     real_update = Aws.update_function_code
 
@@ -276,7 +285,7 @@ def test_a_failure_between_steps_is_finished_by_a_rerun(
 
 @with_infrastructure
 def test_a_concurrent_change_is_detected_not_overwritten(
-    workspace: Workspace, emulator: LocalEmulator, aws: Aws
+    workspace: Workspace, emulator: FrontedEmulator, aws: Aws
 ) -> None:
     workspace.deploy("apply", "--endpoint-url", emulator.endpoint_url)
     workspace.edit("framework", "python/test_common_framework/utils.py", add_comment)
@@ -293,7 +302,9 @@ def test_a_concurrent_change_is_detected_not_overwritten(
 
 
 @with_infrastructure
-def test_throttling_is_retried_with_backoff(workspace: Workspace, emulator: LocalEmulator, aws: Aws) -> None:
+def test_throttling_is_retried_with_backoff(
+    workspace: Workspace, emulator: FrontedEmulator, aws: Aws
+) -> None:
     proxy = ThrottlingProxy(emulator.endpoint_url, throttle=4)
     try:
         run = workspace.deploy("apply", "--endpoint-url", proxy.url)
@@ -307,7 +318,7 @@ def test_throttling_is_retried_with_backoff(workspace: Workspace, emulator: Loca
 
 @with_infrastructure
 def test_skip_missing_deploys_what_ci_built_and_keeps_the_rest(
-    workspace: Workspace, emulator: LocalEmulator, aws: Aws, tmp_path: Path
+    workspace: Workspace, emulator: FrontedEmulator, aws: Aws, tmp_path: Path
 ) -> None:
     workspace.deploy("apply", "--endpoint-url", emulator.endpoint_url)
     code_before = {name: code_sha256(aws, name) for name in FUNCTIONS}
@@ -340,7 +351,7 @@ def test_skip_missing_deploys_what_ci_built_and_keeps_the_rest(
 
 @with_infrastructure
 def test_skip_missing_still_needs_a_first_version_of_every_layer(
-    workspace: Workspace, emulator: LocalEmulator
+    workspace: Workspace, emulator: FrontedEmulator
 ) -> None:
     workspace.unbuild("pypi")
 
@@ -365,7 +376,7 @@ def test_a_new_function_is_deployed_by_convention_with_no_configuration(workspac
 
 
 def test_a_function_in_build_that_was_not_built_is_named_unless_skip_missing(
-    workspace: Workspace, emulator: LocalEmulator
+    workspace: Workspace, emulator: FrontedEmulator
 ) -> None:
     workspace.unbuild("thumbnail")
 
@@ -411,7 +422,7 @@ def test_a_function_sets_its_own_memory_without_a_default(workspace: Workspace) 
 
 @with_infrastructure
 def test_the_plan_is_an_ordered_list_of_instructions_that_apply_carries_out(
-    workspace: Workspace, emulator: LocalEmulator, aws: Aws
+    workspace: Workspace, emulator: FrontedEmulator, aws: Aws
 ) -> None:
     first = workspace.deploy("plan", "--endpoint-url", emulator.endpoint_url)
     assert [(i["action"], i["subject"]) for i in first.summary["instructions"]] == [
@@ -455,7 +466,7 @@ def test_the_plan_is_an_ordered_list_of_instructions_that_apply_carries_out(
 
 @with_infrastructure
 def test_a_zip_damaged_inside_is_refused_before_anything_is_sent(
-    workspace: Workspace, emulator: LocalEmulator, aws: Aws
+    workspace: Workspace, emulator: FrontedEmulator, aws: Aws
 ) -> None:
     # 1 MiB of zeros in the middle of the file: the zip still opens (its central directory, at the
     # end, is intact), and `package` recorded these bytes, so only the members' CRCs tell.
@@ -484,7 +495,7 @@ def test_a_zip_damaged_inside_is_refused_before_anything_is_sent(
 
 @with_infrastructure
 def test_bytes_changed_on_the_way_are_caught_by_lambdas_code_sha256(
-    workspace: Workspace, emulator: LocalEmulator, aws: Aws
+    workspace: Workspace, emulator: FrontedEmulator, aws: Aws
 ) -> None:
     def flip_a_byte_of_the_framework_layer(operation: str, name: str | None, body: bytes) -> bytes:
         if operation != "PublishLayerVersion" or name != "test-framework":
@@ -539,7 +550,7 @@ def test_a_bad_region_names_deploy_toml_and_the_key(workspace: Workspace) -> Non
 
 @with_infrastructure
 def test_function_defaults_are_needed_only_to_create_a_function(
-    workspace: Workspace, emulator: LocalEmulator
+    workspace: Workspace, emulator: FrontedEmulator
 ) -> None:
     without_defaults = re.sub(r"\[function_defaults\][^\[]*", "", workspace.config.read_text())
     workspace.config.write_text(
@@ -560,7 +571,7 @@ def test_function_defaults_are_needed_only_to_create_a_function(
 
 @with_infrastructure
 def test_ctrl_c_during_apply_says_in_one_line_what_was_done_and_a_rerun_finishes(
-    workspace: Workspace, emulator: LocalEmulator, aws: Aws
+    workspace: Workspace, emulator: FrontedEmulator, aws: Aws
 ) -> None:
     command = [sys.executable, "-c", "import sys; from lambda_deploy.cli import main; sys.exit(main())"]
     # Slow enough that the apply is still going when the first function's code has been sent.
@@ -605,3 +616,28 @@ def test_ctrl_c_during_apply_says_in_one_line_what_was_done_and_a_rerun_finishes
     for name in FUNCTIONS:
         assert function_layers(aws, name) == ["test-pypi:1", "test-framework:1"]
         assert code_sha256(aws, name) == Artifact(workspace.artifacts[name], name).code_sha256
+
+
+@pytest.mark.parametrize("functions", ["exist", "are created"])
+def test_apply_waits_out_every_pending_and_in_progress_state_as_lambda_needs(
+    workspace: Workspace, emulator: FrontedEmulator, aws: Aws, functions: str
+) -> None:
+    # The front keeps each function Pending after its creation and InProgress after each update,
+    # and answers 409 to an update meanwhile, as Lambda does. A deploy that skips a wait gets a 409,
+    # or leaves a function not yet running what it deployed when it says it is done.
+    target = DeployTarget(
+        "the Lambda-like front", emulator.endpoint_url, creates_missing=functions != "exist"
+    )
+    if functions == "exist":
+        create_infrastructure(aws, BUCKET, FUNCTIONS)
+    config = load_config(workspace.config, workspace.dist)
+    plan = make_plan(config, preflight.load_artifacts(config), aws, target)
+
+    apply(plan, aws)
+
+    for name in FUNCTIONS:
+        configuration = aws.lambda_client.get_function(FunctionName=name)["Configuration"]
+        assert (configuration["State"], configuration["LastUpdateStatus"]) == ("Active", "Successful")
+        assert function_layers(aws, name) == ["test-pypi:1", "test-framework:1"]
+    assert emulator.front.conflicts == {}
+    assert emulator.front.calls["UpdateFunctionCode" if functions == "exist" else "CreateFunction"] == 2
