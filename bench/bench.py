@@ -1,6 +1,6 @@
 """Benchmarks our build against the seed's `pip install --target` build, side by side, in one run.
 
-    ./pants run bench/bench.py [-- --runs 15] [-- --scaling | --scaling-only]
+    ./pants run bench/bench.py [-- --runs 15] [-- --scaling | --scaling-only] [-- --deploy | --deploy-only]
 
 Writes dist/bench/results.md (a Markdown table of medians and ratios) and dist/bench/ratios.png
 (a bar chart of the ratios), and prints the table. Both builds run from a copy of this
@@ -19,6 +19,10 @@ say cold. Measured:
   (N = 2, then 20), the wall and CPU time of `package` of every function (changed functions,
   layers warm), of `test` of every function (the Lambda-sandbox checks), and of a warm no-op
   `package ::`, all with pantsd off, as CI runs; per added function = (T(20) - T(2)) / 18.
+
+- with --deploy (about three minutes): a layer bump across 50 synthetic functions, applied with
+  `--parallel 1` and `--parallel 8`, through a Lambda-like front with realistic latency per API
+  call and per update (bench/deploy_bench.py).
 
 Nothing here names our functions or layers: `./pants package` of the Lambda targets writes a
 `.metadata.json` beside each zip, and the benchmark reads what there is from those.
@@ -53,6 +57,8 @@ from buildgrid_cache.server import BuildGrid
 from lambda_artifacts.artifact_zip import human_size
 from lambda_artifacts.metadata import ArtifactMetadata, find_metadata
 from lambda_artifacts.sandbox import LAYER_SITE_PACKAGES, read_only_prefix, unpack
+
+from bench.deploy_bench import DeployTiming, deploy_table, measure_deploy
 
 OUT = Path("dist/bench")
 FUNCTION_TYPE = "python_aws_lambda_function"
@@ -93,6 +99,9 @@ python_sources()
 python_aws_lambda_function(name="lambda", handler="handler.py:handler")
 """
 SCALING_SIZES = (2, 20)
+# The deploy measurement: a layer bump across this many functions, with these --parallel values.
+DEPLOY_FUNCTIONS = 50
+DEPLOY_PARALLEL = (1, 8)
 
 # Runs in each fresh interpreter: Lambda's sys.path, then time the handler module's import.
 IMPORT_TIMER = textwrap.dedent(f"""
@@ -434,6 +443,9 @@ def main() -> int:
         "--scaling-only", action="store_true", help="only the per-function scaling measurement"
     )
     which.add_argument("--scaling", action="store_true", help="add the scaling measurement (10+ minutes)")
+    deploying = parser.add_mutually_exclusive_group()
+    deploying.add_argument("--deploy", action="store_true", help="add the deploy measurement (3 minutes)")
+    deploying.add_argument("--deploy-only", action="store_true", help="only the deploy measurement")
     args = parser.parse_args()
     if args.runs < 4:
         parser.error("--runs must be at least 4, to report a spread")
@@ -445,13 +457,18 @@ def main() -> int:
     caches = work / "pants-caches"
     text = ""
     rows: list[tuple[str, str, str, float | None]] = []
-    if not args.scaling_only:
+    if not (args.scaling_only or args.deploy_only):
         table, rows = compare(work, caches, args.runs)
         text += "\n".join(table) + "\n"
     scaling: list[ScalingRow] = []
     if args.scaling or args.scaling_only:
         scaling = measure_scaling(work, caches, SCALING_SIZES)
         text += "\n" + "\n".join(scaling_table(scaling, SCALING_SIZES)) + "\n"
+    deploy_timings: list[DeployTiming] = []
+    if args.deploy or args.deploy_only:
+        log(f"deploy: {DEPLOY_FUNCTIONS} functions through a Lambda-like front, serial then parallel...")
+        deploy_timings = measure_deploy(work / "deploy", DEPLOY_FUNCTIONS, DEPLOY_PARALLEL)
+        text += "\n" + "\n".join(deploy_table(deploy_timings, DEPLOY_FUNCTIONS)) + "\n"
 
     text += (
         f"\nMachine: {os.cpu_count()} cores; CPython {sys.version.split()[0]}; "
@@ -475,6 +492,10 @@ def main() -> int:
                         },
                     }
                     for row in scaling
+                ],
+                "deploy": [
+                    {"parallel": t.parallel, "plan_seconds": t.plan_seconds, "apply_seconds": t.apply_seconds}
+                    for t in deploy_timings
                 ],
             },
             indent=2,

@@ -9,10 +9,11 @@ failure finishes the job without doing anything twice.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
 
 from lambda_deploy.artifacts import Artifact
 from lambda_deploy.aws import Aws, Code, FunctionState, LayerVersion
@@ -21,14 +22,15 @@ from lambda_deploy.instructions import (
     FUNCTION_INSTRUCTIONS,
     CreateFunction,
     EnsureBucket,
+    Instruction,
     LayerRef,
     PublishLayer,
     SetLayers,
     UpdateCode,
     UploadToS3,
 )
-from lambda_deploy.plan import Plan
-from lambda_deploy.progress import Outcome, Progress
+from lambda_deploy.plan import Plan, Staging, function_instructions, same_bytes
+from lambda_deploy.progress import Outcome, Progress, label
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +48,14 @@ class ApplyResult:
     @property
     def published(self) -> list[str]:
         return [o.instruction.layer.key for o in self.outcomes if isinstance(o.instruction, PublishLayer)]
+
+
+# How many times one function is planned again after losing a race, before apply gives up.
+MAX_ATTEMPTS = 3
+
+
+class LostRace(Exception):
+    """Something else changed a function between our read and our write."""
 
 
 class Interrupted(Exception):
@@ -93,7 +103,7 @@ class Executor:
             self._run_chains([first] if first else [], 1)
             if any(isinstance(step, CreateFunction) for step in self.plan.instructions):
                 self._role_arn = self._in_worker(lambda: self.aws.ensure_role(LOCAL_ROLE_NAME))
-            self._run_chains(list(chains.values()), self.parallel)
+            self._run_chains(list(chains.values()), self.parallel, self._run_function)
         except KeyboardInterrupt:
             self._stop.set()
             raise Interrupted(f"Interrupted: {self.progress.sentence()}; rerun apply to finish.")
@@ -102,7 +112,9 @@ class Executor:
             self.result.function_layers[name] = state.layer_arns if state else ()
         return self.result
 
-    def _run_chains(self, chains: list[list[int]], parallel: int) -> None:
+    def _run_chains(
+        self, chains: list[list[int]], parallel: int, run: Callable[[list[int]], None] | None = None
+    ) -> None:
         """Runs each chain's instructions in order, up to `parallel` chains at a time. After an
         error, starts nothing more, lets what is under way finish, and raises the error of the
         earliest chain in the plan, so that the same failure reads the same every time."""
@@ -116,7 +128,7 @@ class Executor:
                         return
                     number, chain = pending.pop(0)
                 try:
-                    self._run_chain(chain)
+                    (run or self._run_chain)(chain)
                 except BaseException as e:  # reported by the main thread
                     errors[number] = e
                     self._stop.set()
@@ -143,6 +155,75 @@ class Executor:
                 self.progress.stop(index)
                 raise
             logger.debug("%s: %s", instruction.describe(), did)
+            self.progress.finish(index, did)
+
+    def _run_function(self, chain: list[int]) -> None:
+        """One function's instructions. If another deploy (or a person) changes the function
+        between our read and our write, Lambda refuses the write (a stale RevisionId: 412; an
+        update under way: 409), or our own check before the first write sees it where the API has
+        no RevisionId. Then this function alone is planned again from its new state, a bounded
+        number of times; the layer versions stay as this deploy settled them."""
+        first = self.plan.instructions[chain[0]]
+        assert isinstance(first, FUNCTION_INSTRUCTIONS)
+        name = first.subject
+        planned = self._functions[name]
+        revisions = [_revision(planned)] if planned else []
+        groups = [(index, [self.plan.instructions[index]]) for index in chain]
+        for _attempt in range(MAX_ATTEMPTS):
+            try:
+                self._run_groups(groups)
+                break
+            except LostRace:
+                if self._stop.is_set():
+                    return
+                self.aws.wait_until_updated(name)  # whatever update is under way
+                current = self._functions[name] = self._read(name)
+                self._checked.add(name)
+                revisions.append(_revision(current))
+                groups = self._replan(name, chain, current)
+        else:
+            raise ConcurrentChangeError(
+                f"Function {name!r} kept changing while this deploy ran: revision "
+                f"{' -> '.join(revisions)} ({MAX_ATTEMPTS} attempts, each planned again from the "
+                f"function's new state). Something else is deploying it; nothing it did was "
+                f"overwritten without being read first. Rerun apply when it has finished."
+            )
+        for index in chain:
+            if index not in self.progress.outcomes:
+                self.progress.finish(
+                    index,
+                    f"{label(self.plan.instructions[index])}: nothing left to do, another deploy did it",
+                )
+
+    def _replan(
+        self, name: str, chain: list[int], current: FunctionState
+    ) -> list[tuple[int, list[Instruction]]]:
+        """This function's remaining instructions, planned again from its state now, against the
+        plan's not yet done instructions (for the report): the last one takes any surplus."""
+        status = next(s for s in self.plan.functions if s.function.name == name)
+        refs = tuple(
+            LayerRef(self.plan.config.layers[key], self.result.layer_versions[key])
+            for key in status.function.layers
+        )
+        steps = function_instructions(
+            replace(status, current=current), refs, Staging(self.plan.config, self.aws)
+        )
+        open_indices = [index for index in chain if index not in self.progress.outcomes]
+        groups: list[tuple[int, list[Instruction]]] = [(index, []) for index in open_indices]
+        for number, step in enumerate(steps):
+            groups[min(number, len(groups) - 1)][1].append(step)
+        return [(index, group) for index, group in groups if group]
+
+    def _run_groups(self, groups: list[tuple[int, list[Instruction]]]) -> None:
+        for index, steps in groups:
+            if self._stop.is_set():
+                return
+            self.progress.start(index)
+            try:
+                did = "; ".join(self._handlers[type(step)](step) for step in steps)
+            except BaseException:
+                self.progress.stop(index)
+                raise
             self.progress.finish(index, did)
 
     def _in_worker(self, call: Callable[[], str]) -> str:
@@ -176,6 +257,23 @@ class Executor:
         return f"uploaded {instruction.artifact.path} to s3://{instruction.bucket}/{instruction.key}"
 
     def _publish_layer(self, instruction: PublishLayer) -> str:
+        """Publishes, unless another deploy has published these bytes since the plan read the
+        versions; then makes every deploy that published them at the same time use one version,
+        the lowest with these bytes.
+
+        A duplicate this deploy made is left in place, not deleted: by the time we see it, another
+        deploy or a tool that picks a layer's latest version may already point a function at it,
+        and deleting it would break that function's next update. It costs storage only; this tool
+        never points a function at it, and the next plan reuses the lowest.
+        """
+        name, key, artifact = instruction.layer.name, instruction.layer.key, instruction.artifact
+        meanwhile = same_bytes(self.aws.layer_versions(name), artifact)
+        if meanwhile is not None:
+            self.result.layer_versions[key] = meanwhile
+            return (
+                f"used {name} version {meanwhile.version}: another deploy published the same bytes "
+                f"after the plan read the versions"
+            )
         version = self.aws.publish_layer_version(instruction.layer, instruction.code)
         _verify(
             instruction.artifact,
@@ -186,8 +284,14 @@ class Executor:
         )
         if instruction.code.zip_bytes is not None:
             self._count_upload(instruction.artifact)
-        self.result.layer_versions[instruction.layer.key] = version
-        return f"published {instruction.layer.name} version {version.version}"
+        lowest = same_bytes(self.aws.layer_versions(name), artifact) or version
+        self.result.layer_versions[key] = lowest
+        if lowest.version != version.version:
+            return (
+                f"published {name} version {version.version}, but another deploy published the same "
+                f"bytes at the same time as version {lowest.version}: using that one"
+            )
+        return f"published {name} version {version.version}"
 
     def _count_upload(self, artifact: Artifact) -> None:
         with self._lock:
@@ -227,7 +331,8 @@ class Executor:
         state = self._unchanged_since_plan(name)
         if instruction.code.zip_bytes is not None:
             self._count_upload(instruction.artifact)
-        updated = self.aws.update_function_code(state, instruction.code)
+        with self._races():
+            updated = self.aws.update_function_code(state, instruction.code)
         _verify(
             instruction.artifact,
             instruction.code,
@@ -242,7 +347,8 @@ class Executor:
         name = instruction.function.name
         state = self._unchanged_since_plan(name)
         layers = self._arns(instruction.layers)
-        self.aws.update_function_layers(state, layers)
+        with self._races():
+            self.aws.update_function_layers(state, layers)
         self._functions[name] = self._read(name)
         return f"set the layers of {name} to [{', '.join(_short(arn) for arn in layers)}]"
 
@@ -256,12 +362,18 @@ class Executor:
         self._checked.add(name)
         current = self._read(name)
         if current.fingerprint != planned.fingerprint:
-            raise ConcurrentChangeError(
-                f"Function {name!r} changed while this deploy was running (revision "
-                f"{planned.revision_id} when planned, {current.revision_id} now). Nothing was "
-                f"overwritten. Rerun plan to see its new state, then apply."
-            )
+            self._functions[name] = current
+            raise LostRace(name)
         return current
+
+    @contextlib.contextmanager
+    def _races(self) -> Iterator[None]:
+        """Lambda's refusals of a write that lost a race, as LostRace (see _run_function)."""
+        exceptions = self.aws.lambda_client.exceptions
+        try:
+            yield
+        except (exceptions.PreconditionFailedException, exceptions.ResourceConflictException) as e:
+            raise LostRace(str(e)) from e
 
     def _read(self, name: str) -> FunctionState:
         state = self.aws.function(name)
@@ -286,6 +398,10 @@ def _verify(artifact: Artifact, code: Code, reported: str, what: str, consequenc
         f"reports CodeSha256 {reported}, the zip's is {artifact.code_sha256} (taken from "
         f"{source}). {consequence} {artifact.rebuild}{hint}"
     )
+
+
+def _revision(state: FunctionState) -> str:
+    return state.revision_id or f"modified {state.last_modified}"
 
 
 def _short(arn: str) -> str:

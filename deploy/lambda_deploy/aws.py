@@ -87,14 +87,28 @@ class Aws:
 
     # --- Layers ---------------------------------------------------------------------------
 
-    def latest_layer_version(self, layer_name: str) -> LayerVersion | None:
-        versions = self.lambda_client.list_layer_versions(LayerName=layer_name, MaxItems=1)["LayerVersions"]
-        if not versions:
-            return None
-        latest = self.lambda_client.get_layer_version(
-            LayerName=layer_name, VersionNumber=versions[0]["Version"]
-        )
-        return LayerVersion(latest["LayerVersionArn"], latest["Version"], latest["Content"]["CodeSha256"])
+    def layer_versions(self, layer_name: str) -> list[LayerVersion]:
+        """Every version of a layer, newest first, with its `CodeSha256`.
+
+        ListLayerVersions does not say what each version holds, so each one is read with
+        GetLayerVersion: one call per version, the price of finding any version with the same
+        bytes (not only the latest), which is what keeps concurrent deploys from duplicating.
+        """
+        numbers = [
+            item["Version"]
+            for page in self.lambda_client.get_paginator("list_layer_versions").paginate(LayerName=layer_name)
+            for item in page["LayerVersions"]
+        ]
+        versions = []
+        for number in sorted(numbers, reverse=True):
+            try:
+                found = self.lambda_client.get_layer_version(LayerName=layer_name, VersionNumber=number)
+            except self.lambda_client.exceptions.ResourceNotFoundException:
+                continue  # deleted since it was listed
+            versions.append(
+                LayerVersion(found["LayerVersionArn"], found["Version"], found["Content"]["CodeSha256"])
+            )
+        return versions
 
     def publish_layer_version(self, layer: LayerConfig, code: Code) -> LayerVersion:
         """The version published, with the `CodeSha256` of the bytes Lambda received."""

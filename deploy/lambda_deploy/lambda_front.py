@@ -95,6 +95,8 @@ class LambdaFront:
         self.calls: Counter[str] = Counter()  # by operation, as answered
         self.conflicts: Counter[str] = Counter()  # 409s served, by operation
         self.stale_revisions: Counter[str] = Counter()  # 412s served, by operation
+        self.in_flight = 0
+        self.max_in_flight = 0  # the most requests it was answering at once
         self._lock = threading.Lock()
         self._changes = threading.Lock()
         # Per function: until when it is Pending (created) or InProgress (updated), its revision.
@@ -142,6 +144,18 @@ class LambdaFront:
         self, method: str, path: str, headers: dict[str, str], body: bytes
     ) -> tuple[int, list[tuple[str, str]], bytes]:
         op, name = operation(method, path)
+        with self._lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            return self._handle(op, name, method, path, headers, body)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+
+    def _handle(
+        self, op: str, name: str | None, method: str, path: str, headers: dict[str, str], body: bytes
+    ) -> tuple[int, list[tuple[str, str]], bytes]:
         delay = self.latency
         if self.upload_bytes_per_second and body:
             delay += len(body) / self.upload_bytes_per_second

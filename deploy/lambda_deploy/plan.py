@@ -115,7 +115,8 @@ def make_plan(config: DeployConfig, artifacts: dict[str, Artifact], aws: Aws, ta
     layers: dict[str, LayerStatus] = {}
     publishing: list[Instruction] = []
     for key, layer in config.layers.items():
-        latest = aws.latest_layer_version(layer.name)
+        versions = aws.layer_versions(layer.name)
+        latest = versions[0] if versions else None
         logger.debug("Layer %s: latest %s", layer.name, latest)
         artifact = artifacts.get(f"layer:{key}")
         if artifact is None and latest is None:
@@ -123,8 +124,12 @@ def make_plan(config: DeployConfig, artifacts: dict[str, Artifact], aws: Aws, ta
                 f"Layer {layer.name} has no published version yet, and its artifact was not built. "
                 f"Build it (`./pants package {key}`), then rerun. Nothing was changed."
             )
-        if artifact is None or (latest is not None and latest.code_sha256 == artifact.code_sha256):
+        if artifact is None:
             layers[key] = LayerStatus(layer, artifact, latest, LayerRef(layer, latest))
+            continue
+        same = same_bytes(versions, artifact)
+        if same is not None:
+            layers[key] = LayerStatus(layer, artifact, latest, LayerRef(layer, same))
             continue
         publishing.append(
             PublishLayer(layer, artifact, staging.code(artifact, f"layers/{layer.name}"), latest)
@@ -157,6 +162,14 @@ def make_plan(config: DeployConfig, artifacts: dict[str, Artifact], aws: Aws, ta
         function_steps += function_instructions(status, refs, staging)
     instructions = staging.instructions(target) + publishing + function_steps
     return Plan(target, config, tuple(layers.values()), tuple(functions), tuple(instructions))
+
+
+def same_bytes(versions: list[LayerVersion], artifact: Artifact) -> LayerVersion | None:
+    """The version to use for these bytes: the lowest that holds them, any version, not only the
+    latest. Two deploys that publish the same bytes at once both end up on the lower one, and a
+    rollback to bytes published before reuses their old version."""
+    matches = [v for v in versions if v.code_sha256 == artifact.code_sha256]
+    return min(matches, key=lambda v: v.version) if matches else None
 
 
 def function_instructions(

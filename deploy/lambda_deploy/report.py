@@ -56,11 +56,8 @@ def plan_text(plan: Plan, sizes: list[FunctionSize]) -> str:
 
 
 def result_text(plan: Plan, result: ApplyResult) -> str:
-    lines = []
-    if result.outcomes:
-        lines += ["", "Applied:"]
-        lines += [f"  {number}. {outcome.did}" for number, outcome in enumerate(result.outcomes, 1)]
-    lines += ["", f"Uploaded: {human_size(result.uploaded_bytes)}.", "", "Functions and their layers:"]
+    # What each instruction did was printed as it finished (progress.py).
+    lines = ["", f"Uploaded: {human_size(result.uploaded_bytes)}.", "", "Functions and their layers:"]
     for status in plan.functions:
         name = status.function.name
         lines.append(f"  {name} (code {_code_action(plan, status)}, layers {_layers_action(plan, status)}):")
