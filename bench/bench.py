@@ -1,6 +1,7 @@
 """Benchmarks our build against the seed's `pip install --target` build, side by side, in one run.
 
     ./pants run bench/bench.py [-- --runs 15] [-- --scaling | --scaling-only | --lock-check-only]
+                               [-- --deploy | --deploy-only]
 
 Writes dist/bench/results.md (a Markdown table of medians and ratios) and dist/bench/ratios.png
 (a bar chart of the ratios), and prints the table. Both builds run from a copy of this
@@ -20,6 +21,10 @@ say cold. Measured:
   (N = 2, then 20), the wall and CPU time of `package` of every function (changed functions,
   layers warm), of `test` of every function (the Lambda-sandbox checks), and of a warm no-op
   `package ::`, all with pantsd off, as CI runs; per added function = (T(20) - T(2)) / 18.
+
+- with --deploy (about three minutes): a layer bump across 50 synthetic functions, applied with
+  `--parallel 1` and `--parallel 8`, through a Lambda-like front with realistic latency per API
+  call and per update (bench/deploy_bench.py).
 
 Nothing here names our functions or layers: `./pants package` of the Lambda targets writes a
 `.metadata.json` beside each zip, and the benchmark reads what there is from those.
@@ -54,6 +59,8 @@ from buildgrid_cache.server import BuildGrid
 from lambda_artifacts.artifact_zip import human_size
 from lambda_artifacts.metadata import ArtifactMetadata, find_metadata
 from lambda_artifacts.sandbox import LAYER_SITE_PACKAGES, read_only_prefix, unpack
+
+from bench.deploy_bench import DeployTiming, deploy_table, measure_deploy
 
 OUT = Path("dist/bench")
 FUNCTION_TYPE = "python_aws_lambda_function"
@@ -94,6 +101,9 @@ python_sources()
 python_aws_lambda_function(name="lambda", handler="handler.py:handler")
 """
 SCALING_SIZES = (2, 20)
+# The deploy measurement: a layer bump across this many functions, with these --parallel values.
+DEPLOY_FUNCTIONS = 50
+DEPLOY_PARALLEL = (1, 8)
 
 # Runs in each fresh interpreter: Lambda's sys.path, then time the handler module's import.
 IMPORT_TIMER = textwrap.dedent(f"""
@@ -475,6 +485,9 @@ def main() -> int:
     which.add_argument(
         "--lock-check-only", action="store_true", help="only what the lockfile check costs per ./pants run"
     )
+    deploying = parser.add_mutually_exclusive_group()
+    deploying.add_argument("--deploy", action="store_true", help="add the deploy measurement (3 minutes)")
+    deploying.add_argument("--deploy-only", action="store_true", help="only the deploy measurement")
     args = parser.parse_args()
     if args.runs < 4:
         parser.error("--runs must be at least 4, to report a spread")
@@ -489,15 +502,20 @@ def main() -> int:
     if args.lock_check_only:
         print("\n".join(measure_lock_check(Path.cwd(), max(args.runs, 15))))
         return 0
-    if not args.scaling_only:
+    if not (args.scaling_only or args.deploy_only):
         table, rows = compare(work, caches, args.runs)
         text += "\n".join(table) + "\n"
-    log("the lockfile check ./pants runs before Pants...")
-    text += "\n" + "\n".join(measure_lock_check(Path.cwd(), max(args.runs, 15))) + "\n"
+        log("the lockfile check ./pants runs before Pants...")
+        text += "\n" + "\n".join(measure_lock_check(Path.cwd(), max(args.runs, 15))) + "\n"
     scaling: list[ScalingRow] = []
     if args.scaling or args.scaling_only:
         scaling = measure_scaling(work, caches, SCALING_SIZES)
         text += "\n" + "\n".join(scaling_table(scaling, SCALING_SIZES)) + "\n"
+    deploy_timings: list[DeployTiming] = []
+    if args.deploy or args.deploy_only:
+        log(f"deploy: {DEPLOY_FUNCTIONS} functions through a Lambda-like front, serial then parallel...")
+        deploy_timings = measure_deploy(work / "deploy", DEPLOY_FUNCTIONS, DEPLOY_PARALLEL)
+        text += "\n" + "\n".join(deploy_table(deploy_timings, DEPLOY_FUNCTIONS)) + "\n"
 
     text += (
         f"\nMachine: {os.cpu_count()} cores; CPython {sys.version.split()[0]}; "
@@ -521,6 +539,10 @@ def main() -> int:
                         },
                     }
                     for row in scaling
+                ],
+                "deploy": [
+                    {"parallel": t.parallel, "plan_seconds": t.plan_seconds, "apply_seconds": t.apply_seconds}
+                    for t in deploy_timings
                 ],
             },
             indent=2,

@@ -1,20 +1,36 @@
-"""Carries out a plan, step by step, so that a rerun after any failure finishes the job.
+"""The executor: carries out a plan's instructions, in order, and says what each one did.
 
-Order: upload and publish the layers that changed, then for each function update its code,
-wait, update its layer list, wait. Every step is decided again from AWS's state by the next
-plan, so nothing is done twice: a layer published before a failure is found identical (and
-reused) on the rerun, and a function already updated is left alone.
+It decides nothing the planner decided. Layers are published before any function is touched, so
+no function ever points at a version that does not exist yet. Every step is idempotent on a
+rerun: a rerun plans again from AWS's state, finds a layer published before a failure identical
+(and reuses it) and a function already updated equal to its artifact, so a rerun after any
+failure finishes the job without doing anything twice.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from dataclasses import dataclass, field
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
 
 from lambda_deploy.artifacts import Artifact
 from lambda_deploy.aws import Aws, Code, FunctionState, LayerVersion
-from lambda_deploy.errors import ConcurrentChangeError, DeployError
-from lambda_deploy.plan import FunctionStep, Plan, needs_s3
+from lambda_deploy.errors import ConcurrentChangeError, DeployError, UploadMismatchError
+from lambda_deploy.instructions import (
+    FUNCTION_INSTRUCTIONS,
+    CreateFunction,
+    EnsureBucket,
+    Instruction,
+    LayerRef,
+    PublishLayer,
+    SetLayers,
+    UpdateCode,
+    UploadToS3,
+)
+from lambda_deploy.plan import Plan, Staging, function_instructions, same_bytes
+from lambda_deploy.progress import Outcome, Progress, label
 
 logger = logging.getLogger(__name__)
 
@@ -23,122 +39,375 @@ LOCAL_ROLE_NAME = "lambda-monorepo-local"
 
 
 @dataclass
-class FunctionResult:
-    name: str
-    code: str  # "created", "updated" or "unchanged"
-    layers: str  # "updated" or "unchanged"
-    layer_arns: list[str]
-
-
-@dataclass
 class ApplyResult:
+    outcomes: list[Outcome] = field(default_factory=list)  # in the plan's order
     layer_versions: dict[str, LayerVersion] = field(default_factory=dict)  # by layer key
-    published: list[str] = field(default_factory=list)  # layer keys
-    functions: list[FunctionResult] = field(default_factory=list)
+    function_layers: dict[str, tuple[str, ...]] = field(default_factory=dict)  # by function name
     uploaded_bytes: int = 0  # zips sent to S3 or to Lambda directly
 
+    @property
+    def published(self) -> list[str]:
+        return [o.instruction.layer.key for o in self.outcomes if isinstance(o.instruction, PublishLayer)]
 
-def apply(plan: Plan, aws: Aws) -> ApplyResult:
-    result = ApplyResult()
-    if plan.uses_s3:
-        ensure_bucket(plan, aws)
 
-    for step in plan.layers:
-        if step.publish:
-            assert step.artifact is not None
-            code = stage(plan, aws, step.artifact, f"layers/{step.layer.name}", result)
-            version = aws.publish_layer_version(step.layer, code)
-            logger.info("Published %s version %s", step.layer.name, version.version)
-            result.published.append(step.layer.key)
-            result.layer_versions[step.layer.key] = version
+# How many times one function is planned again after losing a race, before apply gives up.
+MAX_ATTEMPTS = 3
+
+
+class LostRace(Exception):
+    """Something else changed a function between our read and our write."""
+
+
+class Interrupted(Exception):
+    """Ctrl-C during apply. The message is the one line to print."""
+
+
+class Executor:
+    def __init__(
+        self, plan: Plan, aws: Aws, parallel: int = 1, report: Callable[[str], None] = lambda line: None
+    ) -> None:
+        self.plan, self.aws, self.parallel = plan, aws, parallel
+        self.result = ApplyResult()
+        self.progress = Progress(plan.instructions, report)
+        self._stop = threading.Event()  # set on the first error or Ctrl-C: start nothing more
+        self._lock = threading.Lock()
+        self._role_arn: str | None = None
+        # The state each function is in, as last read or written: the next write expects it.
+        self._functions: dict[str, FunctionState | None] = {
+            s.function.name: s.current for s in plan.functions
+        }
+        self._checked: set[str] = set()
+        self._handlers: dict[type, Callable] = {
+            EnsureBucket: self._ensure_bucket,
+            UploadToS3: self._upload,
+            PublishLayer: self._publish_layer,
+            CreateFunction: self._create_function,
+            UpdateCode: self._update_code,
+            SetLayers: self._set_layers,
+        }
+
+    def run(self) -> ApplyResult:
+        """Layers (and their uploads) first, in order; then each function's instructions, up to
+        `parallel` functions at a time. Every call runs in a worker thread, so that Ctrl-C reaches
+        this thread at once and it can say exactly what was done."""
+        for status in self.plan.layers:
+            if status.ref.version is not None:
+                self.result.layer_versions[status.layer.key] = status.ref.version
+        indexed = list(enumerate(self.plan.instructions))
+        first = [i for i, step in indexed if not isinstance(step, FUNCTION_INSTRUCTIONS)]
+        chains: dict[str, list[int]] = {}
+        for i, step in indexed:
+            if isinstance(step, FUNCTION_INSTRUCTIONS):
+                chains.setdefault(step.subject, []).append(i)
+        try:
+            self._run_chains([first] if first else [], 1)
+            if any(isinstance(step, CreateFunction) for step in self.plan.instructions):
+                self._role_arn = self._in_worker(lambda: self.aws.ensure_role(LOCAL_ROLE_NAME))
+            self._run_chains(list(chains.values()), self.parallel, self._run_function)
+        except KeyboardInterrupt:
+            self._stop.set()
+            raise Interrupted(f"Interrupted: {self.progress.sentence()}; rerun apply to finish.")
+        self.result.outcomes = [self.progress.outcomes[i] for i in sorted(self.progress.outcomes)]
+        for name, state in self._functions.items():
+            self.result.function_layers[name] = state.layer_arns if state else ()
+        return self.result
+
+    def _run_chains(
+        self, chains: list[list[int]], parallel: int, run: Callable[[list[int]], None] | None = None
+    ) -> None:
+        """Runs each chain's instructions in order, up to `parallel` chains at a time. After an
+        error, starts nothing more, lets what is under way finish, and raises the error of the
+        earliest chain in the plan, so that the same failure reads the same every time."""
+        pending = list(enumerate(chains))
+        errors: dict[int, BaseException] = {}
+
+        def worker() -> None:
+            while not self._stop.is_set():
+                with self._lock:
+                    if not pending:
+                        return
+                    number, chain = pending.pop(0)
+                try:
+                    (run or self._run_chain)(chain)
+                except BaseException as e:  # reported by the main thread
+                    errors[number] = e
+                    self._stop.set()
+
+        # Daemon threads: after Ctrl-C the process exits without waiting for a call under way.
+        threads = [threading.Thread(target=worker, daemon=True) for _ in range(min(parallel, len(chains)))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            while thread.is_alive():
+                thread.join(timeout=0.1)  # a bounded join: Ctrl-C interrupts it
+        if errors:
+            raise errors[min(errors)]
+
+    def _run_chain(self, chain: list[int]) -> None:
+        for index in chain:
+            if self._stop.is_set():
+                return
+            instruction = self.plan.instructions[index]
+            self.progress.start(index)
+            try:
+                did = self._handlers[type(instruction)](instruction)
+            except BaseException:
+                self.progress.stop(index)
+                raise
+            logger.debug("%s: %s", instruction.describe(), did)
+            self.progress.finish(index, did)
+
+    def _run_function(self, chain: list[int]) -> None:
+        """One function's instructions. If another deploy (or a person) changes the function
+        between our read and our write, Lambda refuses the write (a stale RevisionId: 412; an
+        update under way: 409), or our own check before the first write sees it where the API has
+        no RevisionId. Then this function alone is planned again from its new state, a bounded
+        number of times; the layer versions stay as this deploy settled them."""
+        first = self.plan.instructions[chain[0]]
+        assert isinstance(first, FUNCTION_INSTRUCTIONS)
+        name = first.subject
+        planned = self._functions[name]
+        revisions = [_revision(planned)] if planned else []
+        groups = [(index, [self.plan.instructions[index]]) for index in chain]
+        for _attempt in range(MAX_ATTEMPTS):
+            try:
+                self._run_groups(groups)
+                break
+            except LostRace:
+                if self._stop.is_set():
+                    return
+                self.aws.wait_until_updated(name)  # whatever update is under way
+                current = self._functions[name] = self._read(name)
+                self._checked.add(name)
+                revisions.append(_revision(current))
+                groups = self._replan(name, chain, current)
         else:
-            assert step.latest is not None
-            result.layer_versions[step.layer.key] = step.latest
+            raise ConcurrentChangeError(
+                f"Function {name!r} kept changing while this deploy ran: revision "
+                f"{' -> '.join(revisions)} ({MAX_ATTEMPTS} attempts, each planned again from the "
+                f"function's new state). Something else is deploying it; nothing it did was "
+                f"overwritten without being read first. Rerun apply when it has finished."
+            )
+        for index in chain:
+            if index not in self.progress.outcomes:
+                self.progress.finish(
+                    index,
+                    f"{label(self.plan.instructions[index])}: nothing left to do, another deploy did it",
+                )
 
-    role_arn = None
-    for function in plan.functions:
-        layer_arns = [result.layer_versions[s.layer.key].arn for s in function.desired_layers]
-        if function.create:
-            assert function.artifact is not None
-            role_arn = role_arn or aws.ensure_role(LOCAL_ROLE_NAME)
-            code = stage(plan, aws, function.artifact, f"functions/{function.function.name}", result)
-            aws.create_function(function.function, code, layer_arns, role_arn)
-            logger.info("Created function %s", function.function.name)
-            result.functions.append(FunctionResult(function.function.name, "created", "updated", layer_arns))
-            continue
-        result.functions.append(update_function(plan, aws, function, layer_arns, result))
-    return result
-
-
-def update_function(
-    plan: Plan, aws: Aws, step: FunctionStep, layer_arns: list[str], result: ApplyResult
-) -> FunctionResult:
-    assert step.current is not None
-    name = step.function.name
-    state = unchanged_since_plan(aws, step.current)
-    code = "unchanged"
-    if step.update_code:
-        assert step.artifact is not None
-        aws.update_function_code(state, stage(plan, aws, step.artifact, f"functions/{name}", result))
-        logger.info("Updated the code of %s", name)
-        code = "updated"
-        state = read_function(aws, name)
-    layers = "unchanged"
-    if list(state.layer_arns) != layer_arns:
-        aws.update_function_layers(state, layer_arns)
-        logger.info("Set the layers of %s to %s", name, ", ".join(layer_arns))
-        layers = "updated"
-    return FunctionResult(name, code, layers, layer_arns)
-
-
-def unchanged_since_plan(aws: Aws, planned: FunctionState) -> FunctionState:
-    """Refuses to overwrite a function someone else changed after we read it.
-
-    Real Lambda also checks the RevisionId we send with each update, which closes the gap
-    between this read and the write; emulators that lack RevisionId are checked here only.
-    """
-    current = read_function(aws, planned.name)
-    if current.fingerprint != planned.fingerprint:
-        raise ConcurrentChangeError(
-            f"Function {planned.name!r} changed while this deploy was running (it was modified "
-            f"at {current.last_modified}, after the plan read it at {planned.last_modified}). "
-            f"Nothing was overwritten. Rerun plan to see its new state, then apply."
+    def _replan(
+        self, name: str, chain: list[int], current: FunctionState
+    ) -> list[tuple[int, list[Instruction]]]:
+        """This function's remaining instructions, planned again from its state now, against the
+        plan's not yet done instructions (for the report): the last one takes any surplus."""
+        status = next(s for s in self.plan.functions if s.function.name == name)
+        refs = tuple(
+            LayerRef(self.plan.config.layers[key], self.result.layer_versions[key])
+            for key in status.function.layers
         )
-    return current
+        steps = function_instructions(
+            replace(status, current=current), refs, Staging(self.plan.config, self.aws)
+        )
+        open_indices = [index for index in chain if index not in self.progress.outcomes]
+        groups: list[tuple[int, list[Instruction]]] = [(index, []) for index in open_indices]
+        for number, step in enumerate(steps):
+            groups[min(number, len(groups) - 1)][1].append(step)
+        return [(index, group) for index, group in groups if group]
+
+    def _run_groups(self, groups: list[tuple[int, list[Instruction]]]) -> None:
+        for index, steps in groups:
+            if self._stop.is_set():
+                return
+            self.progress.start(index)
+            try:
+                did = "; ".join(self._handlers[type(step)](step) for step in steps)
+            except BaseException:
+                self.progress.stop(index)
+                raise
+            self.progress.finish(index, did)
+
+    def _in_worker(self, call: Callable[[], str]) -> str:
+        results: list[str] = []
+        errors: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                results.append(call())
+            except BaseException as e:
+                errors.append(e)
+
+        thread = threading.Thread(target=run, daemon=True)
+        thread.start()
+        while thread.is_alive():
+            thread.join(timeout=0.1)
+        if errors:
+            raise errors[0]
+        return results[0]
+
+    # --- Layers and S3 ----------------------------------------------------------------------
+
+    def _ensure_bucket(self, instruction: EnsureBucket) -> str:
+        self.aws.create_bucket(instruction.bucket)
+        return f"created s3://{instruction.bucket}"
+
+    def _upload(self, instruction: UploadToS3) -> str:
+        artifact = instruction.artifact
+        self.aws.upload(instruction.bucket, instruction.key, artifact.content, artifact.code_sha256)
+        self._count_upload(artifact)
+        return f"uploaded {instruction.artifact.path} to s3://{instruction.bucket}/{instruction.key}"
+
+    def _publish_layer(self, instruction: PublishLayer) -> str:
+        """Publishes, unless another deploy has published these bytes since the plan read the
+        versions; then makes every deploy that published them at the same time use one version,
+        the lowest with these bytes.
+
+        A duplicate this deploy made is left in place, not deleted: by the time we see it, another
+        deploy or a tool that picks a layer's latest version may already point a function at it,
+        and deleting it would break that function's next update. It costs storage only; this tool
+        never points a function at it, and the next plan reuses the lowest.
+        """
+        name, key, artifact = instruction.layer.name, instruction.layer.key, instruction.artifact
+        meanwhile = same_bytes(self.aws.layer_versions(name), artifact)
+        if meanwhile is not None:
+            self.result.layer_versions[key] = meanwhile
+            return (
+                f"used {name} version {meanwhile.version}: another deploy published the same bytes "
+                f"after the plan read the versions"
+            )
+        version = self.aws.publish_layer_version(instruction.layer, instruction.code)
+        _verify(
+            instruction.artifact,
+            instruction.code,
+            version.code_sha256,
+            f"layer {instruction.layer.name} version {version.version}",
+            "No function was pointed at that version.",
+        )
+        if instruction.code.zip_bytes is not None:
+            self._count_upload(instruction.artifact)
+        lowest = same_bytes(self.aws.layer_versions(name), artifact) or version
+        self.result.layer_versions[key] = lowest
+        if lowest.version != version.version:
+            return (
+                f"published {name} version {version.version}, but another deploy published the same "
+                f"bytes at the same time as version {lowest.version}: using that one"
+            )
+        return f"published {name} version {version.version}"
+
+    def _count_upload(self, artifact: Artifact) -> None:
+        with self._lock:
+            self.result.uploaded_bytes += artifact.zipped_bytes
+
+    def _arns(self, refs: tuple[LayerRef, ...]) -> list[str]:
+        return [self.result.layer_versions[ref.layer.key].arn for ref in refs]
+
+    # --- Functions --------------------------------------------------------------------------
+
+    def _create_function(self, instruction: CreateFunction) -> str:
+        name = instruction.function.name
+        assert self._role_arn is not None  # made before any function is created
+        if instruction.code.zip_bytes is not None:
+            self._count_upload(instruction.artifact)
+        layers = self._arns(instruction.layers)
+        created = self.aws.create_function(
+            instruction.function,
+            instruction.code,
+            layers,
+            self._role_arn,
+            instruction.memory_mb,
+            instruction.timeout_seconds,
+        )
+        _verify(
+            instruction.artifact,
+            instruction.code,
+            created.code_sha256,
+            f"the new function {name}",
+            "A rerun of apply replaces its code.",
+        )
+        self._functions[name] = self._read(name)
+        return f"created {name} with layers [{', '.join(_short(arn) for arn in layers)}]"
+
+    def _update_code(self, instruction: UpdateCode) -> str:
+        name = instruction.function.name
+        state = self._unchanged_since_plan(name)
+        if instruction.code.zip_bytes is not None:
+            self._count_upload(instruction.artifact)
+        with self._races():
+            updated = self.aws.update_function_code(state, instruction.code)
+        _verify(
+            instruction.artifact,
+            instruction.code,
+            updated.code_sha256,
+            f"function {name}",
+            "Its layers were left as they were; a rerun of apply replaces its code.",
+        )
+        self._functions[name] = self._read(name)
+        return f"updated the code of {name}"
+
+    def _set_layers(self, instruction: SetLayers) -> str:
+        name = instruction.function.name
+        state = self._unchanged_since_plan(name)
+        layers = self._arns(instruction.layers)
+        with self._races():
+            self.aws.update_function_layers(state, layers)
+        self._functions[name] = self._read(name)
+        return f"set the layers of {name} to [{', '.join(_short(arn) for arn in layers)}]"
+
+    def _unchanged_since_plan(self, name: str) -> FunctionState:
+        """Before the first write to a function, refuse to overwrite a change someone else made
+        after the plan read it. Real Lambda also checks the RevisionId each update sends."""
+        planned = self._functions[name]
+        assert planned is not None
+        if name in self._checked:
+            return planned
+        self._checked.add(name)
+        current = self._read(name)
+        if current.fingerprint != planned.fingerprint:
+            self._functions[name] = current
+            raise LostRace(name)
+        return current
+
+    @contextlib.contextmanager
+    def _races(self) -> Iterator[None]:
+        """Lambda's refusals of a write that lost a race, as LostRace (see _run_function)."""
+        exceptions = self.aws.lambda_client.exceptions
+        try:
+            yield
+        except (exceptions.PreconditionFailedException, exceptions.ResourceConflictException) as e:
+            raise LostRace(str(e)) from e
+
+    def _read(self, name: str) -> FunctionState:
+        state = self.aws.function(name)
+        if state is None:
+            raise DeployError(f"Function {name!r} disappeared while this deploy was running. Rerun apply.")
+        return state
 
 
-def read_function(aws: Aws, name: str) -> FunctionState:
-    state = aws.function(name)
-    if state is None:
-        raise DeployError(f"Function {name!r} disappeared while this deploy was running. Rerun apply.")
-    return state
-
-
-def ensure_bucket(plan: Plan, aws: Aws) -> None:
-    bucket = plan.config.bucket
-    if aws.bucket_exists(bucket):
+def _verify(artifact: Artifact, code: Code, reported: str, what: str, consequence: str) -> None:
+    """Lambda reports the base64 SHA-256 of the bytes it got as `CodeSha256`: they must be the
+    bytes of the zip we checked, or something between here and Lambda changed them."""
+    if reported == artifact.code_sha256:
         return
-    if not plan.target.creates_missing:
-        raise DeployError(
-            f"The S3 bucket {bucket!r} (deploy.toml [s3] bucket) does not exist in {plan.config.region}; "
-            f"artifacts over 50 MB are published from it. Create it, or name an existing bucket "
-            f"in {plan.config.path}. Nothing was changed."
-        )
-    aws.create_bucket(bucket)
+    source = f"s3://{code.s3_bucket}/{code.s3_key}" if code.s3_key else "the request"
+    hint = (
+        f" If {artifact.path} is intact, the S3 object is not a copy of it: delete it and rerun."
+        if code.s3_key
+        else ""
+    )
+    raise UploadMismatchError(
+        f"Lambda received other bytes than {artifact.path} ({artifact.what}) for {what}: it "
+        f"reports CodeSha256 {reported}, the zip's is {artifact.code_sha256} (taken from "
+        f"{source}). {consequence} {artifact.rebuild}{hint}"
+    )
 
 
-def stage(plan: Plan, aws: Aws, artifact: Artifact, kind: str, result: ApplyResult) -> Code:
-    """The zip itself, or, over Lambda's 50 MB direct-upload limit, an S3 copy of it.
+def _revision(state: FunctionState) -> str:
+    return state.revision_id or f"modified {state.last_modified}"
 
-    The S3 key is named by the zip's SHA-256, so an upload a failed run already made is found
-    and not repeated.
-    """
-    if not needs_s3(artifact):
-        result.uploaded_bytes += artifact.zipped_bytes
-        return Code(zip_bytes=artifact.content)
-    key = f"{plan.config.prefix}{kind}/{artifact.sha256_hex}.zip"
-    if aws.object_size(plan.config.bucket, key) != artifact.zipped_bytes:
-        logger.info("Uploading %s to s3://%s/%s", artifact.path, plan.config.bucket, key)
-        aws.upload(plan.config.bucket, key, artifact.content)
-        result.uploaded_bytes += artifact.zipped_bytes
-    return Code(s3_bucket=plan.config.bucket, s3_key=key)
+
+def _short(arn: str) -> str:
+    """`arn:aws:lambda:...:layer:test-pypi:3` -> `test-pypi:3`."""
+    return ":".join(arn.rsplit(":", 2)[1:])
+
+
+def apply(plan: Plan, aws: Aws, parallel: int = 1) -> ApplyResult:
+    return Executor(plan, aws, parallel).run()

@@ -87,16 +87,31 @@ class Aws:
 
     # --- Layers ---------------------------------------------------------------------------
 
-    def latest_layer_version(self, layer_name: str) -> LayerVersion | None:
-        versions = self.lambda_client.list_layer_versions(LayerName=layer_name, MaxItems=1)["LayerVersions"]
-        if not versions:
-            return None
-        latest = self.lambda_client.get_layer_version(
-            LayerName=layer_name, VersionNumber=versions[0]["Version"]
-        )
-        return LayerVersion(latest["LayerVersionArn"], latest["Version"], latest["Content"]["CodeSha256"])
+    def layer_versions(self, layer_name: str) -> list[LayerVersion]:
+        """Every version of a layer, newest first, with its `CodeSha256`.
+
+        ListLayerVersions does not say what each version holds, so each one is read with
+        GetLayerVersion: one call per version, the price of finding any version with the same
+        bytes (not only the latest), which is what keeps concurrent deploys from duplicating.
+        """
+        numbers = [
+            item["Version"]
+            for page in self.lambda_client.get_paginator("list_layer_versions").paginate(LayerName=layer_name)
+            for item in page["LayerVersions"]
+        ]
+        versions = []
+        for number in sorted(numbers, reverse=True):
+            try:
+                found = self.lambda_client.get_layer_version(LayerName=layer_name, VersionNumber=number)
+            except self.lambda_client.exceptions.ResourceNotFoundException:
+                continue  # deleted since it was listed
+            versions.append(
+                LayerVersion(found["LayerVersionArn"], found["Version"], found["Content"]["CodeSha256"])
+            )
+        return versions
 
     def publish_layer_version(self, layer: LayerConfig, code: Code) -> LayerVersion:
+        """The version published, with the `CodeSha256` of the bytes Lambda received."""
         published = self.lambda_client.publish_layer_version(
             LayerName=layer.name,
             Description=layer.description,
@@ -115,30 +130,35 @@ class Aws:
             configuration = self.lambda_client.get_function(FunctionName=name)["Configuration"]
         except self.lambda_client.exceptions.ResourceNotFoundException:
             return None
-        return FunctionState(
-            name=name,
-            code_sha256=configuration["CodeSha256"],
-            layer_arns=tuple(layer["Arn"] for layer in configuration.get("Layers", [])),
-            revision_id=configuration.get("RevisionId"),
-            last_modified=configuration.get("LastModified", ""),
+        return _function_state(name, configuration)
+
+    def update_function_code(self, state: FunctionState, code: Code) -> FunctionState:
+        """Returns the function as Lambda reports it, with the `CodeSha256` of the bytes it got."""
+        revision = {"RevisionId": state.revision_id} if state.revision_id else {}
+        configuration = self.lambda_client.update_function_code(
+            FunctionName=state.name, **code.as_request(), **revision
         )
-
-    def update_function_code(self, state: FunctionState, code: Code) -> None:
-        revision = {"RevisionId": state.revision_id} if state.revision_id else {}
-        self.lambda_client.update_function_code(FunctionName=state.name, **code.as_request(), **revision)
         self.wait_until_updated(state.name)
+        return _function_state(state.name, configuration)
 
-    def update_function_layers(self, state: FunctionState, layer_arns: list[str]) -> None:
+    def update_function_layers(self, state: FunctionState, layer_arns: list[str]) -> FunctionState:
         revision = {"RevisionId": state.revision_id} if state.revision_id else {}
-        self.lambda_client.update_function_configuration(
+        configuration = self.lambda_client.update_function_configuration(
             FunctionName=state.name, Layers=layer_arns, **revision
         )
         self.wait_until_updated(state.name)
+        return _function_state(state.name, configuration)
 
     def create_function(
-        self, function: FunctionConfig, code: Code, layer_arns: list[str], role_arn: str
-    ) -> None:
-        self.lambda_client.create_function(
+        self,
+        function: FunctionConfig,
+        code: Code,
+        layer_arns: list[str],
+        role_arn: str,
+        memory_mb: int,
+        timeout_seconds: int,
+    ) -> FunctionState:
+        configuration = self.lambda_client.create_function(
             FunctionName=function.name,
             Runtime=function.runtime,
             Architectures=[function.architecture],
@@ -146,14 +166,18 @@ class Aws:
             Role=role_arn,
             Code=code.as_request(),
             Layers=layer_arns,
-            MemorySize=function.memory_mb,
-            Timeout=function.timeout_seconds,
+            MemorySize=memory_mb,
+            Timeout=timeout_seconds,
         )
-        self.lambda_client.get_waiter("function_active").wait(FunctionName=function.name)
+        # A new function is `Pending` until Lambda has set it up; it takes no update till then.
+        self.lambda_client.get_waiter("function_active_v2").wait(FunctionName=function.name)
+        return _function_state(function.name, configuration)
 
     def wait_until_updated(self, name: str) -> None:
-        # Lambda refuses a second update while one is in progress: wait it out between steps.
-        self.lambda_client.get_waiter("function_updated").wait(FunctionName=name)
+        # Lambda refuses a second update while one is `InProgress` (409 ResourceConflictException),
+        # and a function is not running its new code or layers until then: wait it out after each.
+        # The v2 waiter polls GetFunction every second (v1: GetFunctionConfiguration, every 5).
+        self.lambda_client.get_waiter("function_updated_v2").wait(FunctionName=name)
 
     # --- S3 -------------------------------------------------------------------------------
 
@@ -182,11 +206,11 @@ class Aws:
                 return None
             raise
 
-    def upload(self, bucket: str, key: str, content: bytes) -> None:
-        self.s3.put_object(Bucket=bucket, Key=key, Body=content)
+    def upload(self, bucket: str, key: str, content: bytes, code_sha256: str) -> None:
+        # S3 checks the bytes it receives against this SHA-256 and refuses them if they differ.
+        self.s3.put_object(Bucket=bucket, Key=key, Body=content, ChecksumSHA256=code_sha256)
 
     # --- IAM (local emulator only) ---------------------------------------------------------
-
     def ensure_role(self, role_name: str) -> str:
         try:
             return self.iam.get_role(RoleName=role_name)["Role"]["Arn"]
@@ -203,3 +227,13 @@ class Aws:
             }
             created = self.iam.create_role(RoleName=role_name, AssumeRolePolicyDocument=json.dumps(trust))
             return created["Role"]["Arn"]
+
+
+def _function_state(name: str, configuration: dict[str, Any]) -> FunctionState:
+    return FunctionState(
+        name=name,
+        code_sha256=configuration["CodeSha256"],
+        layer_arns=tuple(layer["Arn"] for layer in configuration.get("Layers", [])),
+        revision_id=configuration.get("RevisionId"),
+        last_modified=configuration.get("LastModified", ""),
+    )

@@ -36,6 +36,12 @@ MAX_LAYERS_PER_FUNCTION = 5
 DEFAULT_FUNCTION_TARGET = "lambda"
 # What Lambda accepts as a function or layer name.
 AWS_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+# The shape of every AWS region name: eu-west-1, us-gov-west-1, ap-southeast-3, il-central-1.
+REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]+")
+# What Lambda gives a function created without them.
+# https://docs.aws.amazon.com/lambda/latest/api/API_CreateFunction.html
+LAMBDA_DEFAULT_MEMORY_MB = 128
+LAMBDA_DEFAULT_TIMEOUT_SECONDS = 3
 
 
 @dataclass(frozen=True)
@@ -59,9 +65,10 @@ class FunctionConfig:
     runtime: str | None
     architecture: str | None
     handler: str | None
-    # Used only to create the function on the local emulator.
-    memory_mb: int
-    timeout_seconds: int
+    # Used only to create the function on the local emulator (and by `invoke`). None: neither
+    # the function's table nor [function_defaults] sets it; an error only if it is needed.
+    memory_mb: int | None
+    timeout_seconds: int | None
 
 
 @dataclass(frozen=True)
@@ -132,9 +139,15 @@ def load_settings(path: Path = DEFAULT_CONFIG) -> Settings:
     root = _Table(path, "", raw)
     naming = root.table("naming")
     s3 = root.table("s3")
+    region = root.get("region", str)
+    if not REGION.fullmatch(region):
+        raise ConfigError(
+            f"{path}: `region` is {region!r}, which is not an AWS region name. Use a region's code, "
+            f'e.g. region = "eu-west-1".'
+        )
     return Settings(
         path=path,
-        region=root.get("region", str),
+        region=region,
         bucket=s3.get("bucket", str),
         prefix=s3.get("prefix", str, ""),
         layer_prefix=naming.get("layer_prefix", str, ""),
@@ -228,6 +241,18 @@ def load_config(
     return DeployConfig(settings.path, settings.region, settings.bucket, settings.prefix, layers, functions)
 
 
+def creation_setting(config: DeployConfig, function: FunctionConfig, key: str) -> int:
+    """`memory_mb` or `timeout_seconds`, for a function about to be created on the emulator."""
+    value = getattr(function, key)
+    if value is None:
+        raise ConfigError(
+            f"{config.path}: the local emulator creates the function {function.name} "
+            f"({function.address}), which needs `{key}`, and neither [function_defaults] nor "
+            f'[functions."{function.address}"] sets it. Add `{key} = ...` to one of them.'
+        )
+    return value
+
+
 def _aws_name(settings: Settings, kind: str, address: str, table: _Table | None, default: str) -> str:
     name = table.get("name", str, default) if table else default
     if not AWS_NAME.fullmatch(name):
@@ -243,11 +268,14 @@ def _function_config(
 ) -> FunctionConfig:
     override = settings.function_overrides.get(address)
 
-    def setting(key: str) -> int:
-        # The default is looked up only when the function does not set its own value.
+    def setting(key: str) -> int | None:
+        # The function's own value, else the default, else None: only creating a function on the
+        # emulator needs these, so a missing one is an error only then (plan.py).
         if override is not None and override.has(key):
             return override.get(key, int)
-        return settings.function_defaults.get(key, int)
+        if settings.function_defaults.has(key):
+            return settings.function_defaults.get(key, int)
+        return None
 
     return FunctionConfig(
         name=_aws_name(

@@ -23,6 +23,7 @@ from lambda_deploy.aws import Aws, make_clients
 from lambda_deploy.cli import main
 from lambda_deploy.config import function_name, layer_name
 from lambda_deploy.emulator import LOCAL_CREDENTIALS, LocalEmulator
+from lambda_deploy.lambda_front import LambdaFront
 
 REGION = "eu-west-1"
 BUCKET = "test-artifacts"
@@ -162,14 +163,26 @@ def workspace(tmp_path: Path) -> Workspace:
     return Workspace(tmp_path)
 
 
-@pytest.fixture
-def emulator() -> Iterator[LocalEmulator]:
-    with LocalEmulator() as running:
-        yield running
+# How long the Lambda-like front keeps a function Pending or InProgress after each change.
+UPDATE_SECONDS = 0.8
+
+
+class FrontedEmulator:
+    """moto's server behind the Lambda-like front (lambda_front.py): what the tests deploy to."""
+
+    def __init__(self, moto: LocalEmulator, front: LambdaFront) -> None:
+        self.moto, self.front = moto, front
+        self.endpoint_url = front.url
 
 
 @pytest.fixture
-def aws(emulator: LocalEmulator) -> Aws:
+def emulator() -> Iterator[FrontedEmulator]:
+    with LocalEmulator() as moto, LambdaFront(moto.endpoint_url, update_seconds=UPDATE_SECONDS) as front:
+        yield FrontedEmulator(moto, front)
+
+
+@pytest.fixture
+def aws(emulator: FrontedEmulator) -> Aws:
     return make_clients(REGION, emulator.endpoint_url, LOCAL_CREDENTIALS)
 
 
@@ -189,6 +202,8 @@ def create_infrastructure(aws: Aws, bucket: str, functions: tuple[str, ...]) -> 
             Handler="lambda_function.handler",
             Code={"ZipFile": placeholder.getvalue()},
         )
+    for name in functions:
+        aws.lambda_client.get_waiter("function_active_v2").wait(FunctionName=name)
 
 
 @pytest.fixture

@@ -2,20 +2,37 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
+import os
 import re
+import signal
+import subprocess
+import sys
+import time
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from botocore.exceptions import EndpointConnectionError
 from lambda_deploy import preflight
-from lambda_deploy.apply import apply
+from lambda_deploy.apply import MAX_ATTEMPTS, apply
 from lambda_deploy.artifacts import Artifact
-from lambda_deploy.aws import Aws
+from lambda_deploy.aws import Aws, FunctionState
+from lambda_deploy.cli import main
 from lambda_deploy.config import load_config
-from lambda_deploy.conftest import FUNCTIONS, LAYER_NAMES, ThrottlingProxy, Workspace
-from lambda_deploy.emulator import LocalEmulator
-from lambda_deploy.errors import ConcurrentChangeError
+from lambda_deploy.conftest import (
+    BUCKET,
+    FUNCTIONS,
+    LAYER_NAMES,
+    FrontedEmulator,
+    ThrottlingProxy,
+    Workspace,
+    create_infrastructure,
+)
+from lambda_deploy.lambda_front import LambdaFront
 from lambda_deploy.plan import DeployTarget, make_plan
 
 # Every test but the --local one starts where real AWS would: bucket and functions exist.
@@ -44,7 +61,7 @@ def add_comment(text: str) -> str:
 
 @with_infrastructure
 def test_first_deploy_publishes_both_layers_and_sets_every_functions_layers(
-    workspace: Workspace, emulator: LocalEmulator, aws: Aws
+    workspace: Workspace, emulator: FrontedEmulator, aws: Aws
 ) -> None:
     run = workspace.deploy("apply", "--endpoint-url", emulator.endpoint_url)
 
@@ -67,7 +84,7 @@ def test_first_deploy_publishes_both_layers_and_sets_every_functions_layers(
 
 @with_infrastructure
 def test_an_identical_second_deploy_publishes_and_updates_nothing(
-    workspace: Workspace, emulator: LocalEmulator, aws: Aws
+    workspace: Workspace, emulator: FrontedEmulator, aws: Aws
 ) -> None:
     workspace.deploy("apply", "--endpoint-url", emulator.endpoint_url)
     modified = {name: aws.function(name).last_modified for name in FUNCTIONS}
@@ -90,7 +107,7 @@ def test_an_identical_second_deploy_publishes_and_updates_nothing(
 
 @with_infrastructure
 def test_changing_one_functions_code_updates_only_that_function(
-    workspace: Workspace, emulator: LocalEmulator, aws: Aws
+    workspace: Workspace, emulator: FrontedEmulator, aws: Aws
 ) -> None:
     workspace.deploy("apply", "--endpoint-url", emulator.endpoint_url)
     thumbnail_before = aws.function("thumbnail")
@@ -108,7 +125,7 @@ def test_changing_one_functions_code_updates_only_that_function(
 
 @with_infrastructure
 def test_changing_only_the_framework_layer_publishes_it_and_repoints_both_functions(
-    workspace: Workspace, emulator: LocalEmulator, aws: Aws
+    workspace: Workspace, emulator: FrontedEmulator, aws: Aws
 ) -> None:
     workspace.deploy("apply", "--endpoint-url", emulator.endpoint_url)
     workspace.edit("framework", "python/test_common_framework/utils.py", add_comment)
@@ -126,7 +143,9 @@ def test_changing_only_the_framework_layer_publishes_it_and_repoints_both_functi
 
 
 @with_infrastructure
-def test_plan_reports_changes_and_makes_none(workspace: Workspace, emulator: LocalEmulator, aws: Aws) -> None:
+def test_plan_reports_changes_and_makes_none(
+    workspace: Workspace, emulator: FrontedEmulator, aws: Aws
+) -> None:
     workspace.deploy("apply", "--endpoint-url", emulator.endpoint_url)
     before = {name: aws.function(name) for name in FUNCTIONS}
     workspace.edit("framework", "python/test_common_framework/utils.py", add_comment)
@@ -208,7 +227,7 @@ def test_a_sample_built_framework_goes_only_to_a_local_emulator(
 
 @with_infrastructure
 def test_a_missing_artifact_is_named_with_how_to_build_it(
-    workspace: Workspace, emulator: LocalEmulator
+    workspace: Workspace, emulator: FrontedEmulator
 ) -> None:
     workspace.artifacts["framework"].unlink()
 
@@ -224,7 +243,7 @@ def test_a_missing_artifact_is_named_with_how_to_build_it(
 
 @with_infrastructure
 def test_an_unknown_function_outside_the_local_emulator_is_an_error_and_nothing_changes(
-    workspace: Workspace, emulator: LocalEmulator, aws: Aws
+    workspace: Workspace, emulator: FrontedEmulator, aws: Aws
 ) -> None:
     aws.lambda_client.delete_function(FunctionName="thumbnail")
 
@@ -239,17 +258,18 @@ def test_an_unknown_function_outside_the_local_emulator_is_an_error_and_nothing_
 
 @with_infrastructure
 def test_a_failure_between_steps_is_finished_by_a_rerun(
-    workspace: Workspace, emulator: LocalEmulator, aws: Aws, monkeypatch: pytest.MonkeyPatch
+    workspace: Workspace, emulator: FrontedEmulator, aws: Aws, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     real_update = Aws.update_function_code
 
-    def connection_lost_for_thumbnail(self: Aws, state, code) -> None:
+    def connection_lost_for_thumbnail(self: Aws, state, code) -> FunctionState:
         if state.name == "thumbnail":
             raise EndpointConnectionError(endpoint_url=emulator.endpoint_url)
-        real_update(self, state, code)
+        return real_update(self, state, code)
 
     monkeypatch.setattr(Aws, "update_function_code", connection_lost_for_thumbnail)
-    failed = workspace.deploy("apply", "--endpoint-url", emulator.endpoint_url)
+    # One function at a time, so that api-handler is done when thumbnail fails.
+    failed = workspace.deploy("apply", "--endpoint-url", emulator.endpoint_url, "--parallel", "1")
     assert failed.exit_code == 1
     assert "rerun apply to finish" in failed.output
     assert function_layers(aws, "api-handler") == ["test-pypi:1", "test-framework:1"]
@@ -265,26 +285,62 @@ def test_a_failure_between_steps_is_finished_by_a_rerun(
     assert function_layers(aws, "thumbnail") == ["test-pypi:1", "test-framework:1"]
 
 
+def interfering(aws: Aws, times: int) -> tuple[list[str], Callable[[str, str | None, bytes], bytes]]:
+    """A rewrite hook for an outer front: just before each of the deploy's first `times` updates of
+    api-handler's layers reaches Lambda, someone else empties its layer list."""
+    revisions: list[str] = []
+
+    def hook(operation: str, name: str | None, body: bytes) -> bytes:
+        if operation == "UpdateFunctionConfiguration" and name == "api-handler" and len(revisions) < times:
+            changed = aws.lambda_client.update_function_configuration(FunctionName=name, Layers=[])
+            revisions.append(changed["RevisionId"])
+        return body
+
+    return revisions, hook
+
+
 @with_infrastructure
-def test_a_concurrent_change_is_detected_not_overwritten(
-    workspace: Workspace, emulator: LocalEmulator, aws: Aws
+def test_a_function_changed_under_the_deploy_is_planned_again_and_converges(
+    workspace: Workspace, emulator: FrontedEmulator, aws: Aws
 ) -> None:
     workspace.deploy("apply", "--endpoint-url", emulator.endpoint_url)
     workspace.edit("framework", "python/test_common_framework/utils.py", add_comment)
-    config = load_config(workspace.config, workspace.dist)
-    target = DeployTarget("test emulator", emulator.endpoint_url, creates_missing=False)
-    plan = make_plan(config, preflight.load_artifacts(config), aws, target)
-    # Someone else changes the function after the plan read it.
-    aws.lambda_client.update_function_configuration(FunctionName="api-handler", Layers=[])
+    revisions, hook = interfering(aws, times=1)
 
-    with pytest.raises(ConcurrentChangeError, match="'api-handler' changed while this deploy was running"):
-        apply(plan, aws)
+    with LambdaFront(emulator.endpoint_url, rewrite=hook) as front:
+        run = workspace.deploy("apply", "--endpoint-url", front.url)
 
-    assert function_layers(aws, "api-handler") == []
+    assert run.exit_code == 0, run.output
+    assert len(revisions) == 1  # it lost one race: Lambda refused its update (409, then 412)
+    assert emulator.front.conflicts["UpdateFunctionConfiguration"] == 1
+    for name in FUNCTIONS:
+        assert function_layers(aws, name) == ["test-pypi:1", "test-framework:2"]
 
 
 @with_infrastructure
-def test_throttling_is_retried_with_backoff(workspace: Workspace, emulator: LocalEmulator, aws: Aws) -> None:
+def test_a_function_that_keeps_changing_fails_after_bounded_attempts_naming_its_revisions(
+    workspace: Workspace, emulator: FrontedEmulator, aws: Aws
+) -> None:
+    workspace.deploy("apply", "--endpoint-url", emulator.endpoint_url)
+    workspace.edit("framework", "python/test_common_framework/utils.py", add_comment)
+    revisions, hook = interfering(aws, times=10)
+
+    with LambdaFront(emulator.endpoint_url, rewrite=hook) as front:
+        run = workspace.deploy("apply", "--endpoint-url", front.url)
+
+    assert run.exit_code == 1
+    assert len(revisions) == MAX_ATTEMPTS
+    assert "Function 'api-handler' kept changing while this deploy ran: revision " in run.output
+    for revision in revisions:
+        assert revision in run.output
+    assert f"({MAX_ATTEMPTS} attempts, each planned again" in run.output
+    assert "rerun apply to finish" in run.output
+
+
+@with_infrastructure
+def test_throttling_is_retried_with_backoff(
+    workspace: Workspace, emulator: FrontedEmulator, aws: Aws
+) -> None:
     proxy = ThrottlingProxy(emulator.endpoint_url, throttle=4)
     try:
         run = workspace.deploy("apply", "--endpoint-url", proxy.url)
@@ -298,7 +354,7 @@ def test_throttling_is_retried_with_backoff(workspace: Workspace, emulator: Loca
 
 @with_infrastructure
 def test_skip_missing_deploys_what_ci_built_and_keeps_the_rest(
-    workspace: Workspace, emulator: LocalEmulator, aws: Aws, tmp_path: Path
+    workspace: Workspace, emulator: FrontedEmulator, aws: Aws, tmp_path: Path
 ) -> None:
     workspace.deploy("apply", "--endpoint-url", emulator.endpoint_url)
     code_before = {name: code_sha256(aws, name) for name in FUNCTIONS}
@@ -331,7 +387,7 @@ def test_skip_missing_deploys_what_ci_built_and_keeps_the_rest(
 
 @with_infrastructure
 def test_skip_missing_still_needs_a_first_version_of_every_layer(
-    workspace: Workspace, emulator: LocalEmulator
+    workspace: Workspace, emulator: FrontedEmulator
 ) -> None:
     workspace.unbuild("pypi")
 
@@ -356,7 +412,7 @@ def test_a_new_function_is_deployed_by_convention_with_no_configuration(workspac
 
 
 def test_a_function_in_build_that_was_not_built_is_named_unless_skip_missing(
-    workspace: Workspace, emulator: LocalEmulator
+    workspace: Workspace, emulator: FrontedEmulator
 ) -> None:
     workspace.unbuild("thumbnail")
 
@@ -398,3 +454,291 @@ def test_a_function_sets_its_own_memory_without_a_default(workspace: Workspace) 
     run = workspace.deploy("plan", "--local")
 
     assert run.exit_code == 0, run.output
+
+
+@with_infrastructure
+def test_the_plan_is_an_ordered_list_of_instructions_that_apply_carries_out(
+    workspace: Workspace, emulator: FrontedEmulator, aws: Aws
+) -> None:
+    first = workspace.deploy("plan", "--endpoint-url", emulator.endpoint_url)
+    assert [(i["action"], i["subject"]) for i in first.summary["instructions"]] == [
+        ("upload_to_s3", str(workspace.artifacts["pypi"])),  # over 50 MB: published from S3
+        ("publish_layer", "test-pypi"),
+        ("publish_layer", "test-framework"),
+        ("update_code", "api-handler"),
+        ("set_layers", "api-handler"),
+        ("update_code", "thumbnail"),
+        ("set_layers", "thumbnail"),
+    ]
+    workspace.deploy("apply", "--endpoint-url", emulator.endpoint_url)
+    workspace.edit("framework", "python/test_common_framework/utils.py", add_comment)
+    workspace.edit("thumbnail", "thumbnail/handler.py", add_comment)
+
+    plan = workspace.deploy("plan", "--endpoint-url", emulator.endpoint_url)
+    run = workspace.deploy("apply", "--endpoint-url", emulator.endpoint_url)
+
+    expected = [
+        ("publish_layer", "test-framework"),
+        ("set_layers", "api-handler"),
+        ("update_code", "thumbnail"),
+        ("set_layers", "thumbnail"),
+    ]
+    assert [(i["action"], i["subject"]) for i in plan.summary["instructions"]] == expected
+    assert "1. publish layer test-framework (" in plan.output
+    assert "2. set the layers of api-handler to [test-pypi:1, test-framework:(new)]" in plan.output
+    assert "3. update the code of thumbnail from " in plan.output
+    assert [(i["action"], i["subject"]) for i in run.summary["instructions"]] == expected
+    assert [i["did"] for i in run.summary["instructions"]] == [
+        "published test-framework version 2",
+        "set the layers of api-handler to [test-pypi:1, test-framework:2]",
+        "updated the code of thumbnail",
+        "set the layers of thumbnail to [test-pypi:1, test-framework:2]",
+    ]
+    assert (
+        "Applied:\n  1. published test-framework version 2\n  2. set the layers of api-handler" in run.output
+    )
+    assert "did" not in plan.summary["instructions"][0]
+
+
+@with_infrastructure
+def test_a_zip_damaged_inside_is_refused_before_anything_is_sent(
+    workspace: Workspace, emulator: FrontedEmulator, aws: Aws
+) -> None:
+    # 1 MiB of zeros in the middle of the file: the zip still opens (its central directory, at the
+    # end, is intact), and `package` recorded these bytes, so only the members' CRCs tell.
+    damaged = bytearray(workspace.artifacts["pypi"].read_bytes())
+    middle = len(damaged) // 2
+    damaged[middle : middle + 2**20] = bytes(2**20)
+    workspace.artifacts["pypi"].write_bytes(damaged)
+    workspace.write_metadata("pypi", lambda m: m.update(sha256=hashlib.sha256(damaged).hexdigest()))
+
+    run = workspace.deploy("apply", "--endpoint-url", emulator.endpoint_url)
+
+    assert run.exit_code == 1
+    assert (
+        f"The artifact for layer test-pypi (3rdparty/python:pypi), {workspace.artifacts['pypi']}, is damaged"
+        in run.output
+    )
+    assert "fails its check" in run.output
+    assert (
+        "Rebuild it with `./pants package 3rdparty/python:pypi`, then rerun. Nothing was changed."
+        in run.output
+    )
+    assert layer_versions(aws, "pypi") == [] and layer_versions(aws, "framework") == []
+    assert aws.s3.list_objects_v2(Bucket=BUCKET).get("KeyCount") == 0
+    assert all(function_layers(aws, name) == [] for name in FUNCTIONS)
+
+
+@with_infrastructure
+def test_bytes_changed_on_the_way_are_caught_by_lambdas_code_sha256(
+    workspace: Workspace, emulator: FrontedEmulator, aws: Aws
+) -> None:
+    def flip_a_byte_of_the_framework_layer(operation: str, name: str | None, body: bytes) -> bytes:
+        if operation != "PublishLayerVersion" or name != "test-framework":
+            return body
+        request = json.loads(body)
+        zip_bytes = bytearray(base64.b64decode(request["Content"]["ZipFile"]))
+        zip_bytes[len(zip_bytes) // 2] ^= 0xFF
+        request["Content"]["ZipFile"] = base64.b64encode(zip_bytes).decode()
+        return json.dumps(request).encode()
+
+    with LambdaFront(emulator.endpoint_url, rewrite=flip_a_byte_of_the_framework_layer) as front:
+        failed = workspace.deploy("apply", "--endpoint-url", front.url)
+
+    assert failed.exit_code == 1
+    assert (
+        f"Lambda received other bytes than {workspace.artifacts['framework']} (layer test-framework "
+        "(3rdparty/python:framework)) for layer test-framework version 1: it reports CodeSha256 "
+        in failed.output
+    )
+    assert "No function was pointed at that version." in failed.output
+    assert "Rebuild it with `./pants package 3rdparty/python:framework`, then rerun." in failed.output
+    assert all(function_layers(aws, name) == [] for name in FUNCTIONS)
+
+    rerun = workspace.deploy("apply", "--endpoint-url", emulator.endpoint_url)
+
+    assert rerun.exit_code == 0, rerun.output
+    for name in FUNCTIONS:
+        assert function_layers(aws, name) == ["test-pypi:1", "test-framework:2"]
+
+
+def test_an_error_before_any_change_says_nothing_was_changed(workspace: Workspace) -> None:
+    # Port 9 on loopback has nothing listening: the plan's first read fails.
+    run = workspace.deploy("apply", "--endpoint-url", "http://127.0.0.1:9")
+
+    assert run.exit_code == 1
+    assert run.output.startswith("error: cannot reach http://127.0.0.1:9")
+    assert run.output.rstrip().endswith("Nothing was changed.")
+    assert "rerun apply" not in run.output and "completed" not in run.output
+
+
+def test_a_bad_region_names_deploy_toml_and_the_key(workspace: Workspace) -> None:
+    workspace.config.write_text(
+        workspace.config.read_text().replace('region = "eu-west-1"', 'region = "eu west 1"')
+    )
+
+    run = workspace.deploy("plan", "--endpoint-url", "http://127.0.0.1:9")
+
+    assert run.exit_code == 1
+    assert f"{workspace.config}: `region` is 'eu west 1', which is not an AWS region name." in run.output
+    assert 'e.g. region = "eu-west-1". Nothing was changed.' in run.output
+
+
+@with_infrastructure
+def test_function_defaults_are_needed_only_to_create_a_function(
+    workspace: Workspace, emulator: FrontedEmulator
+) -> None:
+    without_defaults = re.sub(r"\[function_defaults\][^\[]*", "", workspace.config.read_text())
+    workspace.config.write_text(
+        without_defaults + '[functions."src/python/api_handler:lambda"]\nmemory_mb = 256\n'
+    )
+
+    existing = workspace.deploy("plan", "--endpoint-url", emulator.endpoint_url)
+    created = workspace.deploy("plan", "--local")
+
+    assert existing.exit_code == 0, existing.output
+    assert created.exit_code == 1
+    assert (
+        f"{workspace.config}: the local emulator creates the function api-handler "
+        "(src/python/api_handler:lambda), which needs `timeout_seconds`, and neither [function_defaults] "
+        'nor [functions."src/python/api_handler:lambda"] sets it.' in created.output
+    )
+
+
+@with_infrastructure
+def test_ctrl_c_during_apply_says_in_one_line_what_was_done_and_a_rerun_finishes(
+    workspace: Workspace, emulator: FrontedEmulator, aws: Aws
+) -> None:
+    # Slow enough that the apply is still going when the first function's code has been sent.
+    with LambdaFront(emulator.endpoint_url, latency=0.3, upload_bytes_per_second=100e6) as front:
+        apply = start_apply(workspace, front.url)
+        deadline = time.monotonic() + 120
+        while front.calls["UpdateFunctionCode"] == 0 and apply.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        apply.send_signal(signal.SIGINT)
+        stdout, stderr = apply.communicate(timeout=60)
+
+    assert apply.returncode == 130, stdout + stderr
+    assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr
+    interrupted = [line for line in stderr.splitlines() if line.strip()]
+    assert len(interrupted) == 1, stderr
+    assert interrupted[0].startswith(
+        "Interrupted: done: upload to s3 pypi.zip, publish layer test-pypi, publish layer test-framework"
+    )
+    assert "; not done: " in interrupted[0] and "set layers thumbnail" in interrupted[0]
+    assert interrupted[0].endswith("; rerun apply to finish.")
+
+    rerun = workspace.deploy("apply", "--endpoint-url", emulator.endpoint_url)
+
+    assert rerun.exit_code == 0, rerun.output
+    assert rerun.summary["summary"]["published"] == []
+    assert layer_versions(aws, "pypi") == [1] and layer_versions(aws, "framework") == [1]
+    for name in FUNCTIONS:
+        assert function_layers(aws, name) == ["test-pypi:1", "test-framework:1"]
+        assert code_sha256(aws, name) == Artifact(workspace.artifacts[name], name).code_sha256
+
+
+@pytest.mark.parametrize("functions", ["exist", "are created"])
+def test_apply_waits_out_every_pending_and_in_progress_state_as_lambda_needs(
+    workspace: Workspace, emulator: FrontedEmulator, aws: Aws, functions: str
+) -> None:
+    # The front keeps each function Pending after its creation and InProgress after each update,
+    # and answers 409 to an update meanwhile, as Lambda does. A deploy that skips a wait gets a 409,
+    # or leaves a function not yet running what it deployed when it says it is done.
+    target = DeployTarget(
+        "the Lambda-like front", emulator.endpoint_url, creates_missing=functions != "exist"
+    )
+    if functions == "exist":
+        create_infrastructure(aws, BUCKET, FUNCTIONS)
+    config = load_config(workspace.config, workspace.dist)
+    plan = make_plan(config, preflight.load_artifacts(config), aws, target)
+
+    apply(plan, aws)
+
+    for name in FUNCTIONS:
+        configuration = aws.lambda_client.get_function(FunctionName=name)["Configuration"]
+        assert (configuration["State"], configuration["LastUpdateStatus"]) == ("Active", "Successful")
+        assert function_layers(aws, name) == ["test-pypi:1", "test-framework:1"]
+    assert emulator.front.conflicts == {}
+    assert emulator.front.calls["UpdateFunctionCode" if functions == "exist" else "CreateFunction"] == 2
+
+
+def start_apply(workspace: Workspace, endpoint_url: str, *options: str) -> subprocess.Popen[str]:
+    """`./pants run deploy -- apply` as its own process, as two CI runners would run it."""
+    main = "import sys; from lambda_deploy.cli import main; sys.exit(main())"
+    config = ("--config", str(workspace.config), "--dist", str(workspace.dist))
+    return subprocess.Popen(
+        [sys.executable, "-c", main, "apply", "--endpoint-url", endpoint_url, *config, *options],
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+@with_infrastructure
+def test_two_applies_at_once_converge_on_one_version_of_each_layer(
+    workspace: Workspace, emulator: FrontedEmulator, aws: Aws
+) -> None:
+    # A slow link, so that both plan before either publishes, and their updates interleave.
+    with LambdaFront(emulator.endpoint_url, latency=0.1, upload_bytes_per_second=100e6) as slow:
+        first, second = start_apply(workspace, slow.url), start_apply(workspace, slow.url)
+        outputs = [run.communicate(timeout=600) for run in (first, second)]
+
+    assert [first.returncode, second.returncode] == [0, 0], outputs
+    # They did overlap: one found the other's layer versions, published or being published.
+    assert "another deploy" in "".join(out for pair in outputs for out in pair), outputs
+    print(*(out for pair in outputs for out in pair), sep="\n")
+    for key in ("pypi", "framework"):
+        artifact = Artifact(workspace.artifacts[key], key)
+        versions = aws.lambda_client.list_layer_versions(LayerName=LAYER_NAMES[key])["LayerVersions"]
+        same = sorted(
+            v["Version"]
+            for v in versions
+            if aws.lambda_client.get_layer_version(LayerName=LAYER_NAMES[key], VersionNumber=v["Version"])[
+                "Content"
+            ]["CodeSha256"]
+            == artifact.code_sha256
+        )
+        # Both may have published (a duplicate is left, unused: see apply.py); both use the lowest.
+        assert same and len(same) == len(versions) <= 2
+        for name in FUNCTIONS:
+            assert f"{LAYER_NAMES[key]}:{same[0]}" in function_layers(aws, name)
+    for name in FUNCTIONS:
+        assert code_sha256(aws, name) == Artifact(workspace.artifacts[name], name).code_sha256
+
+    again = workspace.deploy("apply", "--endpoint-url", emulator.endpoint_url)
+
+    assert again.exit_code == 0, again.output
+    assert again.summary["instructions"] == []
+
+
+def test_functions_are_updated_in_parallel_and_reported_in_the_plans_order(
+    workspace: Workspace, emulator: FrontedEmulator, aws: Aws
+) -> None:
+    extra = [
+        workspace.add_function(f"src/python/extra_{n}:lambda", workspace.artifacts["api-handler"])
+        for n in range(6)
+    ]
+    create_infrastructure(aws, BUCKET, (*FUNCTIONS, *extra))
+
+    run = workspace.deploy("apply", "--endpoint-url", emulator.endpoint_url, "--parallel", "4")
+
+    assert run.exit_code == 0, run.output
+    assert emulator.front.max_in_flight >= 2  # functions' updates and waits overlapped
+    assert emulator.front.conflicts == {}
+    numbers = [int(n) for n in re.findall(r"^  (\d+)\. ", run.output.split("Applied:")[1], re.MULTILINE)]
+    assert numbers == list(range(1, len(run.summary["instructions"]) + 1))
+    for name in (*FUNCTIONS, *extra):
+        assert function_layers(aws, name) == ["test-pypi:1", "test-framework:1"]
+
+
+@pytest.mark.parametrize("value", ["0", "eight"])
+def test_parallel_takes_a_positive_number(value: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["plan", "--parallel", value])
+
+    assert (
+        f"argument --parallel: takes a whole number of functions, 1 or more, not '{value}'"
+        in capsys.readouterr().err
+    )

@@ -23,3 +23,7 @@ class MissingFunctionError(DeployError):
 
 class ConcurrentChangeError(DeployError):
     pass
+
+
+class UploadMismatchError(DeployError):
+    """What Lambda received is not the zip that was checked and sent."""

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lambda_artifacts.invoke import InvokeError, InvokeResult, invoke
-from lambda_deploy.config import load_config
+from lambda_deploy.config import LAMBDA_DEFAULT_MEMORY_MB, LAMBDA_DEFAULT_TIMEOUT_SECONDS, load_config
 from lambda_deploy.errors import ArtifactError, ConfigError
 
 EXIT_OK, EXIT_FUNCTION_ERROR, EXIT_CANNOT_RUN = 0, 1, 2
@@ -81,8 +81,9 @@ def function_artifacts(name: str, config_path: Path, dist: Path) -> FunctionArti
         runtime=function.runtime,
         architecture=function.architecture,
         handler=function.handler,
-        memory_mb=function.memory_mb,
-        timeout_seconds=function.timeout_seconds,
+        # As Lambda would give a function that deploy.toml sets nothing for.
+        memory_mb=function.memory_mb or LAMBDA_DEFAULT_MEMORY_MB,
+        timeout_seconds=function.timeout_seconds or LAMBDA_DEFAULT_TIMEOUT_SECONDS,
         region=config.region,
     )
 

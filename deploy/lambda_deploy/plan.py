@@ -1,9 +1,13 @@
-"""Plan, then apply: what a deploy would change, decided by comparing digests.
+"""The planner: reads what is deployed, compares digests, and writes the list of instructions.
 
 A layer gets a new version only if its zip's SHA-256 differs from the `CodeSha256` of the
 layer's latest version; a function's code is updated only if its zip differs from the
 function's `CodeSha256`; its layer list only if the desired versions, in configured order,
-differ from the current list. A rebuild that changed no bytes therefore changes nothing.
+differ from the current list. A rebuild that changed no bytes therefore plans nothing.
+
+The plan is decided here, once. apply (executor.py) carries it out and decides nothing, except
+how to recover when another deploy changes a function under it: then it asks this module again
+for that one function (`function_instructions`).
 """
 
 from __future__ import annotations
@@ -14,9 +18,20 @@ from dataclasses import dataclass
 from urllib.parse import urlparse
 
 from lambda_deploy.artifacts import Artifact
-from lambda_deploy.aws import DIRECT_UPLOAD_LIMIT_BYTES, Aws, FunctionState, LayerVersion
-from lambda_deploy.config import DeployConfig, FunctionConfig, LayerConfig
-from lambda_deploy.errors import ArtifactError, MissingFunctionError
+from lambda_deploy.aws import DIRECT_UPLOAD_LIMIT_BYTES, Aws, Code, FunctionState, LayerVersion
+from lambda_deploy.config import DeployConfig, FunctionConfig, LayerConfig, creation_setting
+from lambda_deploy.errors import ArtifactError, DeployError, MissingFunctionError
+from lambda_deploy.instructions import (
+    FUNCTION_INSTRUCTIONS,
+    CreateFunction,
+    EnsureBucket,
+    Instruction,
+    LayerRef,
+    PublishLayer,
+    SetLayers,
+    UpdateCode,
+    UploadToS3,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -52,16 +67,17 @@ def needs_s3(artifact: Artifact) -> bool:
 
 
 @dataclass(frozen=True)
-class LayerStep:
+class LayerStatus:
+    """What the planner found for one layer."""
+
     layer: LayerConfig
     artifact: Artifact | None  # None: not built this time (--skip-missing); keep what is deployed
     latest: LayerVersion | None
+    ref: LayerRef  # the version functions are to use
 
     @property
     def publish(self) -> bool:
-        if self.artifact is None:
-            return False
-        return self.latest is None or self.latest.code_sha256 != self.artifact.code_sha256
+        return self.ref.version is None
 
     @property
     def via_s3(self) -> bool:
@@ -69,62 +85,38 @@ class LayerStep:
 
 
 @dataclass(frozen=True)
-class FunctionStep:
+class FunctionStatus:
+    """What the planner found for one function."""
+
     function: FunctionConfig
     artifact: Artifact | None  # None: not built this time (--skip-missing); keep its code
     current: FunctionState | None  # None: it does not exist yet, and will be created
-    desired_layers: tuple[LayerStep, ...]
-
-    @property
-    def create(self) -> bool:
-        return self.current is None
-
-    @property
-    def update_code(self) -> bool:
-        if self.artifact is None or self.current is None:
-            return False
-        return self.current.code_sha256 != self.artifact.code_sha256
-
-    @property
-    def update_layers(self) -> bool:
-        if self.current is None:
-            return False  # created with its layers
-        if any(step.publish for step in self.desired_layers):
-            return True
-        return self.current.layer_arns != tuple(
-            step.latest.arn for step in self.desired_layers if step.latest
-        )
-
-    @property
-    def via_s3(self) -> bool:
-        return self.artifact is not None and needs_s3(self.artifact)
 
 
 @dataclass(frozen=True)
 class Plan:
     target: DeployTarget
     config: DeployConfig
-    layers: tuple[LayerStep, ...]
-    functions: tuple[FunctionStep, ...]
+    layers: tuple[LayerStatus, ...]
+    functions: tuple[FunctionStatus, ...]
+    instructions: tuple[Instruction, ...]
 
     @property
     def changes_anything(self) -> bool:
-        return any(s.publish for s in self.layers) or any(
-            f.create or f.update_code or f.update_layers for f in self.functions
-        )
+        return bool(self.instructions)
 
-    @property
-    def uses_s3(self) -> bool:
-        return any(s.publish and s.via_s3 for s in self.layers) or any(
-            (f.create or f.update_code) and f.via_s3 for f in self.functions
-        )
+    def for_function(self, name: str) -> list[Instruction]:
+        return [i for i in self.instructions if isinstance(i, FUNCTION_INSTRUCTIONS) and i.subject == name]
 
 
 def make_plan(config: DeployConfig, artifacts: dict[str, Artifact], aws: Aws, target: DeployTarget) -> Plan:
     """Reads the current state; changes nothing."""
-    layer_steps = {}
+    staging = Staging(config, aws)
+    layers: dict[str, LayerStatus] = {}
+    publishing: list[Instruction] = []
     for key, layer in config.layers.items():
-        latest = aws.latest_layer_version(layer.name)
+        versions = aws.layer_versions(layer.name)
+        latest = versions[0] if versions else None
         logger.debug("Layer %s: latest %s", layer.name, latest)
         artifact = artifacts.get(f"layer:{key}")
         if artifact is None and latest is None:
@@ -132,9 +124,19 @@ def make_plan(config: DeployConfig, artifacts: dict[str, Artifact], aws: Aws, ta
                 f"Layer {layer.name} has no published version yet, and its artifact was not built. "
                 f"Build it (`./pants package {key}`), then rerun. Nothing was changed."
             )
-        layer_steps[key] = LayerStep(layer, artifact, latest)
+        if artifact is None:
+            layers[key] = LayerStatus(layer, artifact, latest, LayerRef(layer, latest))
+            continue
+        same = same_bytes(versions, artifact)
+        if same is not None:
+            layers[key] = LayerStatus(layer, artifact, latest, LayerRef(layer, same))
+            continue
+        publishing.append(
+            PublishLayer(layer, artifact, staging.code(artifact, f"layers/{layer.name}"), latest)
+        )
+        layers[key] = LayerStatus(layer, artifact, latest, LayerRef(layer, None))
 
-    function_steps = []
+    functions = []
     for name, function in config.functions.items():
         current = aws.function(name)
         if current is None and not target.creates_missing:
@@ -152,12 +154,82 @@ def make_plan(config: DeployConfig, artifacts: dict[str, Artifact], aws: Aws, ta
                 f"Function {name!r} must be created, but its artifact was not built. Build it "
                 f"(`./pants package {function.address}`), then rerun. Nothing was changed."
             )
-        function_steps.append(
-            FunctionStep(
-                function=function,
-                artifact=artifact,
-                current=current,
-                desired_layers=tuple(layer_steps[key] for key in function.layers),
+        functions.append(FunctionStatus(function, artifact, current))
+
+    function_steps: list[Instruction] = []
+    for status in functions:
+        refs = tuple(layers[key].ref for key in status.function.layers)
+        function_steps += function_instructions(status, refs, staging)
+    instructions = staging.instructions(target) + publishing + function_steps
+    return Plan(target, config, tuple(layers.values()), tuple(functions), tuple(instructions))
+
+
+def same_bytes(versions: list[LayerVersion], artifact: Artifact) -> LayerVersion | None:
+    """The version to use for these bytes: the lowest that holds them, any version, not only the
+    latest. Two deploys that publish the same bytes at once both end up on the lower one, and a
+    rollback to bytes published before reuses their old version."""
+    matches = [v for v in versions if v.code_sha256 == artifact.code_sha256]
+    return min(matches, key=lambda v: v.version) if matches else None
+
+
+def function_instructions(
+    status: FunctionStatus, layers: tuple[LayerRef, ...], staging: Staging
+) -> list[Instruction]:
+    """What it takes to bring one function to its artifact and layers."""
+    function, artifact, current = status.function, status.artifact, status.current
+    if current is None:
+        assert artifact is not None
+        return [
+            CreateFunction(
+                function,
+                artifact,
+                staging.code(artifact, f"functions/{function.name}"),
+                layers,
+                memory_mb=creation_setting(staging.config, function, "memory_mb"),
+                timeout_seconds=creation_setting(staging.config, function, "timeout_seconds"),
             )
-        )
-    return Plan(target, config, tuple(layer_steps.values()), tuple(function_steps))
+        ]
+    steps: list[Instruction] = []
+    if artifact is not None and current.code_sha256 != artifact.code_sha256:
+        steps.append(UpdateCode(function, artifact, staging.code(artifact, f"functions/{function.name}")))
+    wanted = tuple(ref.version.arn if ref.version else None for ref in layers)
+    if current.layer_arns != wanted:
+        steps.append(SetLayers(function, layers, current.layer_arns))
+    return steps
+
+
+class Staging:
+    """Where Lambda takes each zip from: the request itself, or over 50 MB, an S3 copy, which
+    is uploaded only if it is not there already."""
+
+    def __init__(self, config: DeployConfig, aws: Aws) -> None:
+        self.config, self.aws = config, aws
+        self.uploads: dict[str, UploadToS3] = {}
+        self._bucket_exists: bool | None = None
+
+    def code(self, artifact: Artifact, kind: str) -> Code:
+        if not needs_s3(artifact):
+            return Code(zip_bytes=artifact.content)
+        bucket, key = self.config.bucket, f"{self.config.prefix}{kind}/{artifact.sha256_hex}.zip"
+        if key not in self.uploads and not self._has_copy(bucket, key, artifact):
+            self.uploads[key] = UploadToS3(artifact, bucket, key)
+        return Code(s3_bucket=bucket, s3_key=key)
+
+    def _has_copy(self, bucket: str, key: str, artifact: Artifact) -> bool:
+        if self._bucket_exists is None:
+            self._bucket_exists = self.aws.bucket_exists(bucket)
+        return bool(self._bucket_exists) and self.aws.object_size(bucket, key) == artifact.zipped_bytes
+
+    def instructions(self, target: DeployTarget) -> list[Instruction]:
+        if not self.uploads:
+            return []
+        steps: list[Instruction] = []
+        if not self._bucket_exists:
+            if not target.creates_missing:
+                raise DeployError(
+                    f"The S3 bucket {self.config.bucket!r} ([s3] bucket in {self.config.path}) does "
+                    f"not exist in {self.config.region}; artifacts over 50 MB are published from it. "
+                    f"Create it, or name an existing bucket there. Nothing was changed."
+                )
+            steps.append(EnsureBucket(self.config.bucket))
+        return steps + list(self.uploads.values())

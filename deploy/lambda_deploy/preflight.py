@@ -29,23 +29,24 @@ class FunctionSize:
 
 
 def load_artifacts(config: DeployConfig) -> dict[str, Artifact]:
-    """The built zips, by `layer:ADDRESS` and `function:NAME`. Those not built this time
-    (--skip-missing) have no artifact in the configuration, and stay as deployed."""
+    """The built zips, by `layer:ADDRESS` and `function:NAME`, each checked before anything is
+    sent: every member's CRC, then its digest against what `package` recorded. Those not built
+    this time (--skip-missing) have no artifact in the configuration, and stay as deployed."""
     wanted = {
-        f"layer:{key}": (layer.artifact, layer.sha256, f"layer {layer.name} ({key})")
+        f"layer:{key}": (layer.artifact, layer.sha256, f"layer {layer.name} ({key})", key)
         for key, layer in config.layers.items()
     }
     wanted.update(
         {
-            f"function:{name}": (f.artifact, f.sha256, f"function {name} ({f.address})")
+            f"function:{name}": (f.artifact, f.sha256, f"function {name} ({f.address})", f.address)
             for name, f in config.functions.items()
         }
     )
     artifacts = {}
-    for key, (path, recorded_sha256, what) in wanted.items():
+    for key, (path, recorded_sha256, what, address) in wanted.items():
         if path is None:
             continue
-        artifact = artifacts[key] = Artifact(path, what)
+        artifact = artifacts[key] = Artifact(path, what, address)  # checks every member's CRC
         if artifact.sha256_hex != recorded_sha256:
             raise ArtifactError(
                 f"The artifact for {what}, {path}, is not the zip its metadata describes (sha256 "

@@ -1,4 +1,4 @@
-"""What a plan or an apply says: as text for people, as JSON for CI."""
+"""What a plan or an apply says: as text for people, as JSON for CI. Always in the plan's order."""
 
 from __future__ import annotations
 
@@ -7,67 +7,61 @@ from typing import Any
 from lambda_artifacts.artifact_zip import human_size
 from lambda_deploy.apply import ApplyResult
 from lambda_deploy.artifacts import Artifact
-from lambda_deploy.plan import FunctionStep, LayerStep, Plan
+from lambda_deploy.instructions import CreateFunction, SetLayers, UpdateCode, as_json
+from lambda_deploy.plan import FunctionStatus, LayerStatus, Plan
 from lambda_deploy.preflight import UNZIPPED_LIMIT_BYTES, FunctionSize
 
 
-def _layer_action(step: LayerStep) -> str:
-    return "publish" if step.publish else "unchanged"
+def _layer_action(status: LayerStatus) -> str:
+    return "publish" if status.publish else "unchanged"
 
 
-def _code_action(step: FunctionStep) -> str:
-    return "create" if step.create else "update" if step.update_code else "unchanged"
+def _code_action(plan: Plan, status: FunctionStatus) -> str:
+    steps = plan.for_function(status.function.name)
+    if any(isinstance(step, CreateFunction) for step in steps):
+        return "create"
+    return "update" if any(isinstance(step, UpdateCode) for step in steps) else "unchanged"
 
 
-def _planned_layer(step: LayerStep) -> str:
-    if step.publish:
-        return f"{step.layer.name}:(new)"
-    assert step.latest is not None
-    return f"{step.layer.name}:{step.latest.version}"
+def _layers_action(plan: Plan, status: FunctionStatus) -> str:
+    steps = plan.for_function(status.function.name)
+    return "update" if any(isinstance(step, (CreateFunction, SetLayers)) for step in steps) else "unchanged"
+
+
+def _layer_line(status: LayerStatus) -> str:
+    name = status.layer.name
+    if status.artifact is None:
+        assert status.latest is not None
+        return f"{name}: not built this time; keeping version {status.latest.version}"
+    if status.publish:
+        latest = f"latest is version {status.latest.version}" if status.latest else "no version yet"
+        return f"{name}: new bytes ({latest})"
+    assert status.ref.version is not None
+    return f"{name}: unchanged (version {status.ref.version.version} has the same bytes)"
 
 
 def plan_text(plan: Plan, sizes: list[FunctionSize]) -> str:
     lines = [f"Target: {plan.target.description}, region {plan.config.region}.", "", "Sizes:"]
     lines += [f"  {size.describe()}" for size in sizes]
     lines += ["", "Layers:"]
-    for step in plan.layers:
-        if step.artifact is None:
-            assert step.latest is not None
-            lines.append(f"  {step.layer.name}: not built this time; keeping version {step.latest.version}")
-            continue
-        how = f"{human_size(step.artifact.zipped_bytes)} zip, {'via S3' if step.via_s3 else 'direct upload'}"
-        if step.publish:
-            latest = (
-                f"latest is version {step.latest.version}, different bytes"
-                if step.latest
-                else "no version yet"
-            )
-            lines.append(f"  {step.layer.name}: publish a new version ({how}; {latest})")
-        else:
-            assert step.latest is not None
-            lines.append(f"  {step.layer.name}: unchanged (version {step.latest.version} has the same bytes)")
-    lines += ["", "Functions:"]
-    for step in plan.functions:
-        layers = ", ".join(_planned_layer(s) for s in step.desired_layers)
-        code = {"create": "create it", "update": "update code", "unchanged": "code unchanged"}[
-            _code_action(step)
-        ]
-        layer_change = "set layers" if step.create or step.update_layers else "layers unchanged"
-        lines.append(f"  {step.function.name}: {code}; {layer_change}: [{layers}]")
+    lines += [f"  {_layer_line(status)}" for status in plan.layers]
+    unchanged = [s.function.name for s in plan.functions if not plan.for_function(s.function.name)]
+    if unchanged:
+        lines += ["", f"Functions with nothing to change: {', '.join(unchanged)}."]
     if not plan.changes_anything:
-        lines += ["", "Nothing to change: every artifact matches what is deployed."]
+        return "\n".join([*lines, "", "Nothing to change: every artifact matches what is deployed."])
+    lines += ["", f"Plan ({len(plan.instructions)} instructions):"]
+    lines += [f"  {number}. {step.describe()}" for number, step in enumerate(plan.instructions, 1)]
     return "\n".join(lines)
 
 
 def result_text(plan: Plan, result: ApplyResult) -> str:
-    lines = ["", "Published:"]
-    lines += [f"  {result.layer_versions[key].arn}" for key in result.published] or [
-        "  nothing (every layer's latest version has the same bytes)"
-    ]
-    lines += ["", f"Uploaded: {human_size(result.uploaded_bytes)}.", "", "Functions and their layers:"]
-    for function in result.functions:
-        lines.append(f"  {function.name} (code {function.code}, layers {function.layers}):")
-        lines += [f"    {arn}" for arn in function.layer_arns]
+    # What each instruction did was printed as it finished (progress.py).
+    lines = ["", f"Uploaded: {human_size(result.uploaded_bytes)}.", "", "Functions and their layers:"]
+    for status in plan.functions:
+        name = status.function.name
+        lines.append(f"  {name} (code {_code_action(plan, status)}, layers {_layers_action(plan, status)}):")
+        lines += [f"    {arn}" for arn in result.function_layers[name]]
     return "\n".join(lines)
 
 
@@ -103,41 +97,44 @@ def markdown(summary: dict[str, Any]) -> str:
 
 
 def summary(plan: Plan, sizes: list[FunctionSize], result: ApplyResult | None) -> dict[str, Any]:
-    """Machine-readable: what was (for plan: would be) published, updated, left unchanged."""
+    """Machine-readable: the instructions, and what was (for plan: would be) published, updated,
+    left unchanged."""
     layers = []
-    for step in plan.layers:
-        version = result.layer_versions[step.layer.key] if result else (None if step.publish else step.latest)
+    for status in plan.layers:
+        version = result.layer_versions.get(status.layer.key) if result else status.ref.version
         layers.append(
             {
-                "name": step.layer.name,
-                **_artifact_fields(step.artifact),
-                "upload": "s3" if step.via_s3 else "direct",
-                "action": _layer_action(step),
+                "name": status.layer.name,
+                **_artifact_fields(status.artifact),
+                "upload": "s3" if status.via_s3 else "direct",
+                "action": _layer_action(status),
                 "version": version.version if version else None,
                 "arn": version.arn if version else None,
-                "framework_source": step.artifact.framework_source if step.artifact else None,
+                "framework_source": status.artifact.framework_source if status.artifact else None,
             }
         )
-    functions = []
-    applied = {f.name: f for f in result.functions} if result else {}
-    for step in plan.functions:
-        layer_change = "update" if step.create or step.update_layers else "unchanged"
-        functions.append(
-            {
-                "name": step.function.name,
-                **_artifact_fields(step.artifact),
-                "code": _code_action(step),
-                "layers": layer_change,
-                "layer_arns": applied[step.function.name].layer_arns if result else None,
-            }
-        )
+    functions = [
+        {
+            "name": status.function.name,
+            **_artifact_fields(status.artifact),
+            "code": _code_action(plan, status),
+            "layers": _layers_action(plan, status),
+            "layer_arns": list(result.function_layers[status.function.name]) if result else None,
+        }
+        for status in plan.functions
+    ]
     changed_functions = [
         f["name"] for f in functions if f["code"] != "unchanged" or f["layers"] != "unchanged"
     ]
+    instructions = [as_json(step) for step in plan.instructions]
+    if result:
+        for fields, outcome in zip(instructions, result.outcomes):
+            fields["did"] = outcome.did
     return {
         "command": "apply" if result else "plan",
         "target": plan.target.description,
         "region": plan.config.region,
+        "instructions": instructions,
         "summary": {
             "published": [layer["name"] for layer in layers if layer["action"] == "publish"],
             "updated": changed_functions,

@@ -1,0 +1,246 @@
+"""A loopback HTTP proxy in front of moto's server that behaves more like AWS, for the deploy tests
+and the benchmark.
+
+moto answers every call at once and finishes every update before it answers. Real Lambda does
+neither, and a deploy tool that works only against moto can be wrong in ways moto never shows.
+The front forwards every request to moto over real HTTP and adds, each one optional:
+
+- `latency`: seconds added to every request, and `upload_bytes_per_second` for request bodies,
+  so that two deploys overlap for real and the benchmark sees realistic API times;
+- `rewrite`: a hook that may change a request's body on its way (to corrupt bytes in transit);
+- with `update_seconds`, Lambda's function states: after CreateFunction a function is
+  `State: Pending`, after UpdateFunctionCode or UpdateFunctionConfiguration it is
+  `LastUpdateStatus: InProgress`, for that long; meanwhile another code or configuration update
+  gets 409 `ResourceConflictException`, as on Lambda. And `RevisionId`, which moto lacks: every
+  change makes a new one, and an update that sends a stale one gets 412
+  `PreconditionFailedException`.
+
+See https://docs.aws.amazon.com/lambda/latest/dg/functions-states.html.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import http.server
+import json
+import re
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+# Lambda's REST paths, by operation. Anything else (S3, IAM) is forwarded as it is.
+OPERATIONS = [
+    ("POST", re.compile(r"/2015-03-31/functions/?$"), "CreateFunction"),
+    ("GET", re.compile(r"/2015-03-31/functions/(?P<name>[^/?]+)/?$"), "GetFunction"),
+    (
+        "GET",
+        re.compile(r"/2015-03-31/functions/(?P<name>[^/?]+)/configuration/?$"),
+        "GetFunctionConfiguration",
+    ),
+    (
+        "PUT",
+        re.compile(r"/2015-03-31/functions/(?P<name>[^/?]+)/configuration/?$"),
+        "UpdateFunctionConfiguration",
+    ),
+    ("PUT", re.compile(r"/2015-03-31/functions/(?P<name>[^/?]+)/code/?$"), "UpdateFunctionCode"),
+    ("POST", re.compile(r"/2018-10-31/layers/(?P<name>[^/?]+)/versions/?$"), "PublishLayerVersion"),
+    ("GET", re.compile(r"/2018-10-31/layers/(?P<name>[^/?]+)/versions/?$"), "ListLayerVersions"),
+    ("GET", re.compile(r"/2018-10-31/layers/(?P<name>[^/?]+)/versions/\d+/?$"), "GetLayerVersion"),
+]
+
+
+UPDATES = ("UpdateFunctionCode", "UpdateFunctionConfiguration")
+
+
+def _error(status: int, code: str, message: str) -> tuple[int, list[tuple[str, str]], bytes]:
+    """An error as Lambda's REST API sends it: botocore reads the code from the header."""
+    body = json.dumps({"Type": "User", "message": message}).encode()
+    return status, [("x-amzn-ErrorType", code), ("Content-Type", "application/json")], body
+
+
+def operation(method: str, path: str) -> tuple[str, str | None]:
+    """The Lambda operation a request is, and the function or layer it names."""
+    bare = urlparse(path).path
+    for verb, pattern, name in OPERATIONS:
+        match = pattern.match(bare)
+        if verb == method and match:
+            return name, unquote(match.group("name")) if "name" in pattern.groupindex else None
+    return "other", None
+
+
+# What a rewrite hook gets: the operation, the function or layer it names, and the body.
+Rewrite = Callable[[str, "str | None", bytes], bytes]
+
+
+class LambdaFront:
+    def __init__(
+        self,
+        upstream_url: str,
+        *,
+        latency: float = 0.0,
+        upload_bytes_per_second: float | None = None,
+        rewrite: Rewrite | None = None,
+        update_seconds: float = 0.0,
+    ) -> None:
+        self.upstream = urlparse(upstream_url)
+        self.latency = latency
+        self.upload_bytes_per_second = upload_bytes_per_second
+        self.rewrite = rewrite
+        self.update_seconds = update_seconds
+        self.calls: Counter[str] = Counter()  # by operation, as answered
+        self.conflicts: Counter[str] = Counter()  # 409s served, by operation
+        self.stale_revisions: Counter[str] = Counter()  # 412s served, by operation
+        self.in_flight = 0
+        self.max_in_flight = 0  # the most requests it was answering at once
+        self._lock = threading.Lock()
+        self._changes = threading.Lock()
+        # Per function: until when it is Pending (created) or InProgress (updated), its revision.
+        self._pending_until: dict[str, float] = {}
+        self._updating_until: dict[str, float] = {}
+        self._revisions: dict[str, str] = {}
+        front = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as boto3 expects of AWS
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def handle_one(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                status, headers, data = front.handle(self.command, self.path, dict(self.headers), body)
+                self.send_response(status)
+                for key, value in headers:
+                    if key.lower() not in ("content-length", "transfer-encoding", "connection"):
+                        self.send_header(key, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(data)
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = handle_one
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def __enter__(self) -> LambdaFront:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def handle(
+        self, method: str, path: str, headers: dict[str, str], body: bytes
+    ) -> tuple[int, list[tuple[str, str]], bytes]:
+        op, name = operation(method, path)
+        with self._lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            return self._handle(op, name, method, path, headers, body)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+
+    def _handle(
+        self, op: str, name: str | None, method: str, path: str, headers: dict[str, str], body: bytes
+    ) -> tuple[int, list[tuple[str, str]], bytes]:
+        delay = self.latency
+        if self.upload_bytes_per_second and body:
+            delay += len(body) / self.upload_bytes_per_second
+        time.sleep(delay)
+        if self.rewrite is not None:
+            body = self.rewrite(op, name, body)
+        # Lambda takes one change to a function at a time: check, forward and record a change
+        # as one step. Reads, and the latency above, stay concurrent.
+        changes = self.update_seconds and op in (*UPDATES, "CreateFunction")
+        with self._changes if changes else contextlib.nullcontext():
+            if changes and name is not None:
+                with self._lock:
+                    refusal = self._refuse_update(op, name, body)
+                if refusal is not None:
+                    return refusal
+            status, response_headers, data = self.forward(method, path, headers, body)
+            with self._lock:
+                self.calls[op] += 1
+                if self.update_seconds and 200 <= status < 300:
+                    data = self._lambda_states(op, name, body, data)
+        return status, response_headers, data
+
+    # --- What Lambda does and moto does not -------------------------------------------------
+
+    def _refuse_update(
+        self, op: str, name: str, body: bytes
+    ) -> tuple[int, list[tuple[str, str]], bytes] | None:
+        now = time.monotonic()
+        if now < self._pending_until.get(name, 0) or now < self._updating_until.get(name, 0):
+            self.conflicts[op] += 1
+            return _error(
+                409,
+                "ResourceConflictException",
+                f"The operation cannot be performed at this time. An update is in progress for "
+                f"resource: {name}",
+            )
+        sent = json.loads(body or b"{}").get("RevisionId")
+        if sent is not None and sent != self._revision(name):
+            self.stale_revisions[op] += 1
+            return _error(
+                412,
+                "PreconditionFailedException",
+                "The Revision Id provided does not match the latest Revision Id. Call the "
+                "GetFunction/GetAlias API to retrieve the latest Revision Id",
+            )
+        return None
+
+    def _revision(self, name: str) -> str:
+        # A function created behind the front's back gets a revision when first seen.
+        return self._revisions.setdefault(name, str(uuid.uuid4()))
+
+    def _lambda_states(self, op: str, name: str | None, request: bytes, data: bytes) -> bytes:
+        if op == "CreateFunction":
+            name = json.loads(request)["FunctionName"]
+        if name is None or op not in (*UPDATES, "CreateFunction", "GetFunction", "GetFunctionConfiguration"):
+            return data
+        now = time.monotonic()
+        if op == "CreateFunction":
+            self._pending_until[name] = now + self.update_seconds
+        if op in UPDATES:
+            self._updating_until[name] = now + self.update_seconds
+        if op in (*UPDATES, "CreateFunction"):
+            self._revisions[name] = str(uuid.uuid4())
+        response = json.loads(data)
+        configuration = response["Configuration"] if op == "GetFunction" else response
+        pending = now < self._pending_until.get(name, 0)
+        configuration["State"] = "Pending" if pending else "Active"
+        if pending:
+            configuration.pop("LastUpdateStatus", None)
+        else:
+            updating = now < self._updating_until.get(name, 0)
+            configuration["LastUpdateStatus"] = "InProgress" if updating else "Successful"
+        configuration["RevisionId"] = self._revision(name)
+        return json.dumps(response).encode()
+
+    def forward(
+        self, method: str, path: str, headers: dict[str, str], body: bytes
+    ) -> tuple[int, list[tuple[str, str]], bytes]:
+        upstream = http.client.HTTPConnection(self.upstream.hostname, self.upstream.port, timeout=300)
+        try:
+            # http.client sets the length of the body it sends, which a rewrite may have changed;
+            # the front already answered any `Expect: 100-continue` itself.
+            headers = {k: v for k, v in headers.items() if k.lower() not in ("content-length", "expect")}
+            upstream.request(method, path, body=body, headers=headers)
+            response = upstream.getresponse()
+            return response.status, response.getheaders(), response.read()
+        finally:
+            upstream.close()
