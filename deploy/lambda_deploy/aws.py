@@ -46,6 +46,9 @@ class FunctionState:
     # before we write. AWS's RevisionId where the API has one, else LastModified.
     revision_id: str | None
     last_modified: str
+    # The platform AWS runs it on, which this tool never changes (infrastructure code owns it).
+    runtime: str | None = None
+    architecture: str | None = None
 
     @property
     def fingerprint(self) -> tuple[str | None, str, str, tuple[str, ...]]:
@@ -236,4 +239,6 @@ def _function_state(name: str, configuration: dict[str, Any]) -> FunctionState:
         layer_arns=tuple(layer["Arn"] for layer in configuration.get("Layers", [])),
         revision_id=configuration.get("RevisionId"),
         last_modified=configuration.get("LastModified", ""),
+        runtime=configuration.get("Runtime"),
+        architecture=(configuration.get("Architectures") or ["x86_64"])[0],
     )

@@ -186,9 +186,22 @@ def aws(emulator: FrontedEmulator) -> Aws:
     return make_clients(REGION, emulator.endpoint_url, LOCAL_CREDENTIALS)
 
 
-def create_infrastructure(aws: Aws, bucket: str, functions: tuple[str, ...]) -> None:
+def built_platform(metadata_files: list[Path] = BUILT_METADATA) -> tuple[str, str]:
+    """The runtime and architecture the artifacts were built for (the root BUILD's knob)."""
+    platforms = {
+        (recorded["runtime"], recorded["architecture"])
+        for recorded in (json.loads(path.read_text()) for path in metadata_files)
+    }
+    assert len(platforms) == 1, f"artifacts built for several platforms: {platforms}"
+    return platforms.pop()
+
+
+def create_infrastructure(
+    aws: Aws, bucket: str, functions: tuple[str, ...], platform: tuple[str, str] | None = None
+) -> None:
     """What infrastructure code creates before the first deploy: the bucket and the functions,
-    with placeholder code and no layers."""
+    with placeholder code and no layers, on the platform the artifacts were built for."""
+    runtime, architecture = platform or built_platform()
     aws.create_bucket(bucket)
     role = aws.ensure_role("test-role")
     placeholder = io.BytesIO()
@@ -197,7 +210,8 @@ def create_infrastructure(aws: Aws, bucket: str, functions: tuple[str, ...]) -> 
     for name in functions:
         aws.lambda_client.create_function(
             FunctionName=name,
-            Runtime="python3.11",
+            Runtime=runtime,
+            Architectures=[architecture],
             Role=role,
             Handler="lambda_function.handler",
             Code={"ZipFile": placeholder.getvalue()},

@@ -30,6 +30,7 @@ from lambda_deploy.conftest import (
     FrontedEmulator,
     ThrottlingProxy,
     Workspace,
+    built_platform,
     create_infrastructure,
 )
 from lambda_deploy.lambda_front import LambdaFront
@@ -253,6 +254,27 @@ def test_an_unknown_function_outside_the_local_emulator_is_an_error_and_nothing_
     assert "Function 'thumbnail' (src/python/thumbnail:lambda) does not exist in eu-west-1" in run.output
     assert "create it with your infrastructure code" in run.output
     assert aws.function("thumbnail") is None
+    assert layer_versions(aws, "pypi") == [] and layer_versions(aws, "framework") == []
+
+
+def test_a_function_running_another_platform_than_its_artifacts_is_refused(
+    workspace: Workspace, emulator: FrontedEmulator, aws: Aws
+) -> None:
+    # Infrastructure code still on python3.12 arm64; the artifacts were built for the root
+    # BUILD's runtime. Updating the code alone would fail at the first import.
+    built = built_platform()
+    other = ("python3.12", "arm64") if built != ("python3.12", "arm64") else ("python3.11", "x86_64")
+    create_infrastructure(aws, BUCKET, FUNCTIONS, other)
+
+    run = workspace.deploy("apply", "--endpoint-url", emulator.endpoint_url)
+
+    assert run.exit_code == 1
+    assert (
+        f"Function 'api-handler' (src/python/api_handler:lambda) runs {' '.join(other)} in eu-west-1, "
+        f"but its zip and layers were built for {' '.join(built)}"
+    ) in run.output
+    assert "change the function's runtime and architecture in your infrastructure code" in run.output
+    assert "Nothing was changed." in run.output
     assert layer_versions(aws, "pypi") == [] and layer_versions(aws, "framework") == []
 
 

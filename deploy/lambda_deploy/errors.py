@@ -27,3 +27,7 @@ class ConcurrentChangeError(DeployError):
 
 class UploadMismatchError(DeployError):
     """What Lambda received is not the zip that was checked and sent."""
+
+
+class PlatformMismatchError(DeployError):
+    """A function in AWS runs another runtime or architecture than its artifacts were built for."""

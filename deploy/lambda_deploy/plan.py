@@ -20,7 +20,7 @@ from urllib.parse import urlparse
 from lambda_deploy.artifacts import Artifact
 from lambda_deploy.aws import DIRECT_UPLOAD_LIMIT_BYTES, Aws, Code, FunctionState, LayerVersion
 from lambda_deploy.config import DeployConfig, FunctionConfig, LayerConfig, creation_setting
-from lambda_deploy.errors import ArtifactError, DeployError, MissingFunctionError
+from lambda_deploy.errors import ArtifactError, DeployError, MissingFunctionError, PlatformMismatchError
 from lambda_deploy.instructions import (
     FUNCTION_INSTRUCTIONS,
     CreateFunction,
@@ -149,6 +149,8 @@ def make_plan(config: DeployConfig, artifacts: dict[str, Artifact], aws: Aws, ta
                 f'{function.address}"] name = "..."). Nothing was changed.'
             )
         artifact = artifacts.get(f"function:{name}")
+        if current is not None and function.runtime is not None:
+            check_platform(config, function, current)
         if current is None and artifact is None:
             raise ArtifactError(
                 f"Function {name!r} must be created, but its artifact was not built. Build it "
@@ -162,6 +164,21 @@ def make_plan(config: DeployConfig, artifacts: dict[str, Artifact], aws: Aws, ta
         function_steps += function_instructions(status, refs, staging)
     instructions = staging.instructions(target) + publishing + function_steps
     return Plan(target, config, tuple(layers.values()), tuple(functions), tuple(instructions))
+
+
+def check_platform(config: DeployConfig, function: FunctionConfig, current: FunctionState) -> None:
+    """The function in AWS must run on the platform its zip and layers were built for: bytecode
+    and compiled extensions for another CPython or CPU fail at the first import."""
+    built = (function.runtime, function.architecture)
+    running = (current.runtime, current.architecture)
+    if built != running:
+        raise PlatformMismatchError(
+            f"Function {current.name!r} ({function.address}) runs {' '.join(map(str, running))} in "
+            f"{config.region}, but its zip and layers were built for {' '.join(map(str, built))} "
+            f"(the root BUILD's `__defaults__`). This tool updates code and layers only: change the "
+            f"function's runtime and architecture in your infrastructure code first, then rerun. "
+            f"Nothing was changed."
+        )
 
 
 def same_bytes(versions: list[LayerVersion], artifact: Artifact) -> LayerVersion | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from lambda_artifacts.artifact_zip import UNZIPPED_LIMIT_BYTES, human_size
+from lambda_artifacts.artifact_zip import UNZIPPED_LIMIT_BYTES, headroom, human_size
 from lambda_deploy.artifacts import Artifact
 from lambda_deploy.config import MAX_LAYERS_PER_FUNCTION, DeployConfig
 from lambda_deploy.errors import ArtifactError, PreflightError
@@ -24,7 +24,7 @@ class FunctionSize:
         return (
             f"{self.name}: {human_size(self.unzipped_bytes)} unzipped with its layers, "
             f"{100 * self.share_of_limit:.1f}% of Lambda's {UNZIPPED_LIMIT_BYTES:,}-byte limit "
-            f"({human_size(UNZIPPED_LIMIT_BYTES - self.unzipped_bytes)} headroom)"
+            f"({headroom(self.unzipped_bytes)})"
         )
 
 

@@ -18,7 +18,7 @@ from integration.scratch_history import (
     selected,
 )
 from lambda_deploy.aws import make_clients
-from lambda_deploy.conftest import create_infrastructure
+from lambda_deploy.conftest import built_platform, create_infrastructure
 from lambda_deploy.emulator import LOCAL_CREDENTIALS, LocalEmulator
 
 
@@ -94,12 +94,13 @@ def test_after_a_framework_bump_the_deploy_plan_leaves_the_pypi_layer_alone(
 ) -> None:
     with LocalEmulator() as emulator:
         aws = make_clients("eu-west-1", emulator.endpoint_url, LOCAL_CREDENTIALS)
-        create_infrastructure(aws, "lambda-monorepo-artifacts", ("api-handler", "thumbnail"))
         deploy = ("run", "deploy", "--")
         target = ("--endpoint-url", emulator.endpoint_url, "--json")
 
         repo.git("checkout", "--quiet", "main")
         repo.pants("package", *sorted(EVERY_ARTIFACT)).check()
+        platform = built_platform(sorted(repo.path("dist").glob("*/*.metadata.json")))
+        create_infrastructure(aws, "lambda-monorepo-artifacts", ("api-handler", "thumbnail"), platform)
         repo.pants(*deploy, "apply", *target).check()
         repo.git("checkout", "--quiet", "framework-bump")
         repo.pants("package", *sorted(framework_bump)).check()
