@@ -290,7 +290,7 @@ def _framework_tag_change(expected: list[str], recorded: list[str]) -> str | Non
 
 def runtime_constraints_problem(repository: Repository, resolve: Resolve) -> str | None:
     """pants.toml's interpreter constraints for the Lambda resolve must be the runtime's CPython:
-    the functions' code is tested on it, from the same lockfile."""
+    they are what its lockfile's header says it is valid for."""
     platform = repository.lambda_platform()
     option, constraints = repository.interpreter_constraints_option(resolve)
     want = f"CPython=={'.'.join(map(str, platform.python_version))}.*"
@@ -298,7 +298,7 @@ def runtime_constraints_problem(repository: Repository, resolve: Resolve) -> str
         return None
     return (
         f"{ROOT_BUILD} sets runtime={platform.runtime!r} for the Lambda targets, but {PANTS_TOML} "
-        f"{option} is {constraints} (the CPython the functions' tests run on). Run "
+        f"{option} is {constraints} (the CPython default.lock is resolved for). Run "
         f"`{lock_command(resolve.name)}`: it makes that [{want!r}] and relocks."
     )
 
