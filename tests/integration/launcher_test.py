@@ -107,6 +107,10 @@ def fake_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     python = real / venv.name / "bin/python"
     assert python.exists(), f"{python} missing: run ./pants once first"
     (venv / "bin/python").symlink_to(python)
+    # A virtualenv's python finds its packages through pyvenv.cfg beside bin/: the launcher's
+    # lockfile check imports Pants' own (toml, packaging).
+    (venv / "pyvenv.cfg").symlink_to(real / venv.name / "pyvenv.cfg")
+    (venv / "lib").symlink_to(real / venv.name / "lib")
     (venv / "bin/pants").write_text(FAKE_PANTS.format(python=python, url=FRAMEWORK_URL))
     (venv / "bin/pants").chmod(0o755)
     (venv / ".complete").touch()
