@@ -91,9 +91,8 @@ def test_a_second_machine_takes_every_result_from_the_cache_and_builds_the_same_
     wrote = counters(first.stderr)
     assert wrote["remote_cache_write_successes"] >= 10 and wrote["remote_cache_write_errors"] == 0
     read = counters(second.stderr)
-    # Everything the second machine asked for was in the cache. (It may ask for a little less
-    # than the first wrote: probes of candidate interpreters, which each machine runs for the
-    # interpreters it finds, are written too.)
+    # Everything the second machine asked for was in the cache. (The first may write a result
+    # or two that the second never asks for: one in 13 did, once, on a loaded machine.)
     assert read["remote_cache_requests_cached"] >= 10
     assert read["remote_cache_requests_uncached"] == 0
     assert len(first_zips) == 4 and second_zips == first_zips
