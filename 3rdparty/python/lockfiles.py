@@ -34,6 +34,7 @@ from lambda_targets.repository_platform import (
     LOCKFILE_PLATFORM_KEY,
     ROOT_BUILD,
     PlatformNotConfigured,
+    lockfile_header,
     read_repository_platform,
 )
 
@@ -175,11 +176,15 @@ class Repository:
             raise LockError(f"{PANTS_TOML} sets no {option} for the `{resolve.name}` resolve.")
         return tuple(versions)
 
-    def lambda_platform(self) -> LambdaPlatform:
+    @functools.cached_property
+    def _lambda_platform(self) -> LambdaPlatform:
         try:
             return read_repository_platform(self.root)
         except PlatformNotConfigured as e:
             raise LockError(str(e))
+
+    def lambda_platform(self) -> LambdaPlatform:
+        return self._lambda_platform
 
     def requirements(self, resolve: Resolve, validate: bool = True) -> list[str]:
         return [
@@ -252,21 +257,12 @@ class Lockfile:
             text = path.read_text()
         except OSError as e:
             raise LockError(f"Cannot read {path}: {e}")
-        in_metadata, metadata_lines, lines = False, [], []
-        for line in text.splitlines():
-            if line == BEGIN_METADATA:
-                in_metadata = True
-            elif line == END_METADATA:
-                in_metadata = False
-            elif in_metadata:
-                metadata_lines.append(line[2:])
-            elif line.strip() and not line.lstrip().startswith("#"):
-                lines.append(line.strip())
-        try:
-            metadata = json.loads("\n".join(metadata_lines)) if metadata_lines else None
-        except json.JSONDecodeError:
-            metadata = None
-        if not isinstance(metadata, dict):
+        metadata = lockfile_header(text)
+        # The header is all comment lines: what is left are the pins.
+        lines = [
+            line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")
+        ]
+        if metadata is None:
             raise LockError(
                 f"{path} has no readable Pants metadata header; it was not written by {LOCK_COMMAND}."
             )

@@ -90,8 +90,8 @@ def read_repository_platform(buildroot: Path) -> LambdaPlatform:
 LOCKFILE_PLATFORM_KEY = "lambda_platform"
 
 
-def locked_platform(lockfile_text: str) -> tuple[str, str] | None:
-    """(runtime, architecture) a lockfile was resolved for, from its header; None if not recorded."""
+def lockfile_header(lockfile_text: str) -> dict | None:
+    """The JSON metadata block of a Pants lockfile; None if it has none, or an unreadable one."""
     lines, inside = [], False
     for line in lockfile_text.splitlines():
         if "BEGIN PANTS LOCKFILE METADATA" in line:
@@ -101,7 +101,16 @@ def locked_platform(lockfile_text: str) -> tuple[str, str] | None:
         elif inside:
             lines.append(line[2:])
     try:
-        recorded = json.loads("\n".join(lines)).get(LOCKFILE_PLATFORM_KEY) or {}
+        header = json.loads("\n".join(lines)) if lines else None
+    except ValueError:
+        return None
+    return header if isinstance(header, dict) else None
+
+
+def locked_platform(lockfile_text: str) -> tuple[str, str] | None:
+    """(runtime, architecture) a lockfile was resolved for, from its header; None if not recorded."""
+    recorded = (lockfile_header(lockfile_text) or {}).get(LOCKFILE_PLATFORM_KEY)
+    try:
         return str(recorded["runtime"]), str(recorded["architecture"])
-    except (ValueError, AttributeError, KeyError, TypeError):
+    except (KeyError, TypeError):
         return None
