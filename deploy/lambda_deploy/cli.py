@@ -1,10 +1,12 @@
 """./pants run deploy -- plan|apply [--local | --endpoint-url URL | --aws] [--json]
 ./pants run deploy -- invoke NAME --event FILE|-
+./pants run deploy -- iam-policy [--account ID]
 
 Publishes the layers whose bytes changed, updates the functions whose code changed, and points
 each function at its layers' right versions. `plan` says what `apply` would do and changes
 nothing. The default target is a local emulator started for the run, so it needs no AWS account.
-`invoke` runs one built function locally, with its layers, the way Lambda does.
+`invoke` runs one built function locally, with its layers, the way Lambda does. `iam-policy`
+prints the least-privilege IAM policy that `apply --aws` needs.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
-from lambda_deploy import local_invoke, preflight
+from lambda_deploy import iam, local_invoke, preflight
 from lambda_deploy.apply import Executor, Interrupted
 from lambda_deploy.aws import Aws, make_clients
 from lambda_deploy.config import DEFAULT_CONFIG, DEFAULT_DIST, DeployConfig, load_config
@@ -41,7 +43,7 @@ EXIT_INTERRUPTED = 130
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="./pants run deploy --", description=__doc__.split("\n\n")[1])
-    commands = parser.add_subparsers(dest="command", required=True, metavar="{plan,apply,invoke}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{plan,apply,invoke,iam-policy}")
     options = argparse.ArgumentParser(add_help=False)
     where = options.add_mutually_exclusive_group()
     where.add_argument(
@@ -88,6 +90,24 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         description=local_invoke.__doc__.split("\n\n")[1],
     )
     local_invoke.add_arguments(invoke, DEFAULT_CONFIG, DEFAULT_DIST)
+    policy = commands.add_parser(
+        "iam-policy",
+        help="print the least-privilege IAM policy that apply --aws needs",
+        description=iam.__doc__.split("\n\n")[1],
+    )
+    policy.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help=f"default: {DEFAULT_CONFIG}")
+    policy.add_argument(
+        "--dist",
+        type=Path,
+        default=DEFAULT_DIST,
+        help=f"where ./pants package wrote (default: {DEFAULT_DIST})",
+    )
+    policy.add_argument(
+        "--account",
+        default=iam.ANY_ACCOUNT,
+        metavar="ID",
+        help="the AWS account's 12-digit ID in the ARNs (default: *, the role's own account)",
+    )
     return parser.parse_args(argv)
 
 
@@ -167,6 +187,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     if args.command == "invoke":
         return local_invoke.run(args)
+    if args.command == "iam-policy":
+        return print_policy(args)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s", stream=sys.stderr
     )
@@ -196,10 +218,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ClientError as e:
         error = e.response.get("Error", {})
         reason = f"AWS refused {e.operation_name}: {error.get('Code')}: {error.get('Message')}."
+        if error.get("Code") in ("AccessDenied", "AccessDeniedException"):
+            reason += (
+                " The deploy role lacks that permission: give it the policy that "
+                "`./pants run deploy -- iam-policy` prints (deploy/iam-policy.json)."
+            )
         print(f"error: {_ending(reason, deployment)}", file=sys.stderr)
     except BotoCoreError as e:
         print(f"error: {_ending(str(e), deployment)}", file=sys.stderr)
     return 1
+
+
+def print_policy(args: argparse.Namespace) -> int:
+    if args.account != iam.ANY_ACCOUNT and not (args.account.isdigit() and len(args.account) == 12):
+        print(f"error: --account takes a 12-digit AWS account ID, not {args.account!r}.", file=sys.stderr)
+        return 2
+    try:
+        # Every function in the BUILD files, built or not: the role must be able to deploy them all.
+        config = load_config(args.config, args.dist, skip_missing=True)
+    except DeployError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    print(json.dumps(iam.deploy_policy(config, args.account), indent=2))
+    return 0
 
 
 def _ending(message: str, deployment: Deployment) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import http.client
 import http.server
@@ -18,12 +19,25 @@ from typing import Any
 from urllib.parse import urlparse
 
 import pytest
+from botocore.awsrequest import AWSResponse
 from lambda_artifacts.artifact_zip import write_zip
+from lambda_deploy import cli
 from lambda_deploy.aws import Aws, make_clients
 from lambda_deploy.cli import main
-from lambda_deploy.config import function_name, layer_name
+from lambda_deploy.config import DeployConfig, function_name, layer_name
 from lambda_deploy.emulator import LOCAL_CREDENTIALS, LocalEmulator
+from lambda_deploy.iam import deploy_policy
+from lambda_deploy.iam_rules import (
+    EMULATOR_ACCOUNT,
+    EMULATOR_ONLY,
+    Permission,
+    UnknownCall,
+    allows,
+    required,
+    without,
+)
 from lambda_deploy.lambda_front import LambdaFront
+from lambda_deploy.plan import DeployTarget
 
 REGION = "eu-west-1"
 BUCKET = "test-artifacts"
@@ -273,3 +287,103 @@ class ThrottlingProxy:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+@dataclass(frozen=True)
+class AwsCall:
+    service: str  # lambda, s3, iam
+    operation: str
+    permissions: tuple[Permission, ...] | None  # None: iam_rules.py does not know the call
+    on_local_emulator: bool
+    policy: dict[str, Any]  # what `iam-policy` gives for the run's deploy.toml and artifacts
+
+
+class AwsCalls:
+    """Every AWS call the deploy CLI makes in a test, with the IAM permissions each one needs.
+
+    Set `denied_action` to make calls behave as under the run's policy without that action:
+    AWS's 403 AccessDenied instead of the call.
+    """
+
+    def __init__(self) -> None:
+        self.calls: list[AwsCall] = []
+        self.denied_action: str | None = None
+
+    def watch(self, aws: Aws, config: DeployConfig, on_local_emulator: bool) -> None:
+        policy = deploy_policy(config)
+        enforced = without(policy, self.denied_action) if self.denied_action else None
+
+        def record(params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
+            service = model.service_model.service_name
+            try:
+                permissions: tuple[Permission, ...] | None = tuple(
+                    required(service, model.name, params, config.region)
+                )
+            except UnknownCall:
+                permissions = None
+            self.calls.append(AwsCall(service, model.name, permissions, on_local_emulator, policy))
+            context["iam_permissions"] = permissions or ()
+            context["iam_exempt"] = on_local_emulator and (service, model.name) in EMULATOR_ONLY
+
+        def deny(model: Any, context: dict[str, Any], **_: Any) -> tuple[AWSResponse, dict[str, Any]] | None:
+            if enforced is None or context.get("iam_exempt"):
+                return None
+            for permission in context.get("iam_permissions", ()):
+                if not allows(enforced, permission):
+                    return _access_denied(model.service_model.service_name, permission)
+            return None
+
+        for client in (aws.lambda_client, aws.s3, aws.iam):
+            client.meta.events.register("before-parameter-build", record)
+            client.meta.events.register("before-call", deny)
+
+    def problems(self) -> list[str]:
+        found: list[str] = []
+        for call in self.calls:
+            name = f"{call.service}:{call.operation}"
+            if call.permissions is None:
+                found.append(f"{name} is a call iam_rules.py cannot map to IAM permissions: add it")
+            elif (call.service, call.operation) in EMULATOR_ONLY:
+                if not call.on_local_emulator:
+                    found.append(f"{name} was made on a target other than the local emulator")
+            else:
+                found += [
+                    f"{name} needs {p}, which `iam-policy` does not grant (lambda_deploy/iam.py)"
+                    for p in call.permissions
+                    if not allows(call.policy, p)
+                ]
+        return sorted(set(found))
+
+    def needed(self) -> list[Permission]:
+        return [p for call in self.calls for p in call.permissions or ()]
+
+
+def _access_denied(service: str, permission: Permission) -> tuple[AWSResponse, dict[str, Any]]:
+    """What AWS answers a call the caller's policies do not allow."""
+    message = (
+        f"User: arn:aws:sts::{EMULATOR_ACCOUNT}:assumed-role/deploy/ci is not authorized to perform: "
+        f"{permission.action} on resource: {permission.resource} because no identity-based policy "
+        f"allows the {permission.action} action"
+    )
+    code = "AccessDenied" if service == "s3" else "AccessDeniedException"
+    parsed = {"Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": 403}}
+    return AWSResponse("https://iam.invalid/", 403, {}, None), parsed
+
+
+@pytest.fixture(autouse=True)
+def aws_calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[AwsCalls]:
+    """Watches every deploy run in every test: each AWS call it makes must be granted by the
+    policy `iam-policy` gives for that run, or be one made only on the local emulator."""
+    calls = AwsCalls()
+    connect = cli.connect
+
+    @contextlib.contextmanager
+    def watched(target: DeployTarget, config: DeployConfig) -> Iterator[tuple[DeployTarget, Aws]]:
+        with connect(target, config) as (connected, aws):
+            calls.watch(aws, config, on_local_emulator=target.creates_missing)
+            yield connected, aws
+
+    monkeypatch.setattr(cli, "connect", watched)
+    yield calls
+    problems = calls.problems()
+    assert not problems, "The deploy tool made calls its IAM policy does not cover:\n" + "\n".join(problems)

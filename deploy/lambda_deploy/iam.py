@@ -1,0 +1,69 @@
+"""The least-privilege IAM policy the role running `apply --aws` needs.
+
+It is derived, never written by hand: the functions and layers come from what `./pants package`
+recorded (every function in the BUILD files, and the layers they use), their AWS names, the
+region and the artifacts bucket from deploy.toml. `./pants run deploy -- iam-policy` prints it;
+deploy/iam-policy.json is that output, checked by a test against the BUILD files and deploy.toml.
+
+What each grant is for (the AWS Lambda and S3 service authorization references):
+
+- functions: `GetFunction` (read code digest, layers, revision; the waiters poll it too),
+  `UpdateFunctionCode`, `UpdateFunctionConfiguration` (the layer list);
+- layers: `ListLayerVersions` and `PublishLayerVersion` on the layer, `GetLayerVersion` on its
+  versions (to find a version with the same bytes, and to attach a version to a function);
+- the bucket: `s3:ListBucket` (HeadBucket; it also makes a missing object a 404 rather than 403),
+  `s3:GetObject` (HeadObject, and Lambda reads the zip as the caller) and `s3:PutObject` under
+  the prefix only.
+
+Creating functions, buckets and roles happens only on the local emulator; on AWS infrastructure
+code owns them, so the policy grants none of it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lambda_deploy.config import DeployConfig
+
+FUNCTION_ACTIONS = ("lambda:GetFunction", "lambda:UpdateFunctionCode", "lambda:UpdateFunctionConfiguration")
+LAYER_ACTIONS = ("lambda:ListLayerVersions", "lambda:PublishLayerVersion")
+LAYER_VERSION_ACTIONS = ("lambda:GetLayerVersion",)
+BUCKET_ACTIONS = ("s3:ListBucket",)
+OBJECT_ACTIONS = ("s3:GetObject", "s3:PutObject")
+
+# An identity policy acts in its own account only (another account's resources would also need
+# that account's resource policy), so `*` here means "this account" without naming it.
+ANY_ACCOUNT = "*"
+
+
+def partition(region: str) -> str:
+    """The ARN partition a region belongs to: `aws`, or the China or GovCloud partitions."""
+    if region.startswith("cn-"):
+        return "aws-cn"
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    return "aws"
+
+
+def deploy_policy(config: DeployConfig, account: str = ANY_ACCOUNT) -> dict[str, Any]:
+    """The policy document, as JSON-ready data. Same inputs, same document: names are sorted."""
+    lambda_arn = f"arn:{partition(config.region)}:lambda:{config.region}:{account}"
+    bucket_arn = f"arn:{partition(config.region)}:s3:::{config.bucket}"
+    functions = sorted(function.name for function in config.functions.values())
+    layers = sorted(layer.name for layer in config.layers.values())
+    statements = [
+        _allow(
+            "UpdateTheFunctions", FUNCTION_ACTIONS, [f"{lambda_arn}:function:{name}" for name in functions]
+        ),
+        _allow("PublishTheLayers", LAYER_ACTIONS, [f"{lambda_arn}:layer:{name}" for name in layers]),
+        _allow(
+            "ReadTheLayerVersions", LAYER_VERSION_ACTIONS, [f"{lambda_arn}:layer:{name}:*" for name in layers]
+        ),
+        _allow("FindTheArtifactsBucket", BUCKET_ACTIONS, [bucket_arn]),
+        _allow("StoreLargeArtifacts", OBJECT_ACTIONS, [f"{bucket_arn}/{config.prefix}*"]),
+    ]
+    return {"Version": "2012-10-17", "Statement": [s for s in statements if s["Resource"]]}
+
+
+def _allow(sid: str, actions: tuple[str, ...], resources: list[str]) -> dict[str, Any]:
+    return {"Sid": sid, "Effect": "Allow", "Action": list(actions), "Resource": resources}
