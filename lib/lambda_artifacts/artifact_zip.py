@@ -16,6 +16,11 @@ Run by the plugin inside a Pants sandbox, with the CPython of the Lambda runtime
    epoch), permissions normalised to 0644/0755. Lambda unzips as another user, so nothing else
    about the build machine belongs in the zip.
 
+Compiling and compressing use every CPU the process may: each file is compiled, or deflated,
+on its own in a worker process, and the zip is written in the main process in sorted order. A
+file's .pyc and deflate stream depend only on its bytes, so the output is the same whatever the
+number of CPUs (tested against a one-process build).
+
 With `--handler`, the report also says whether the handler's module is in the tree and defines
 that name at its top level. It reads the source's syntax tree with the runtime's own parser;
 nothing of the user's code runs at build time.
@@ -39,11 +44,12 @@ import os
 import posixpath
 import py_compile
 import re
-import shutil
 import stat
 import sys
 import zipfile
-from collections.abc import Iterable
+import zlib
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from email.parser import HeaderParser
 
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
@@ -56,6 +62,25 @@ WARN_SHARE_OF_LIMIT = 0.9
 
 # Level 6 is zlib's default: level 9 costs a third more time for about 1% less size.
 COMPRESS_LEVEL = 6
+# Below this many files (a function's zip), starting worker processes costs more than it saves.
+PARALLEL_FROM_FILES = 200
+
+
+def worker_count() -> int:
+    """The CPUs this process may run on (a container or `taskset` may allow fewer than exist)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS has no CPU affinity
+        return os.cpu_count() or 1
+
+
+def _each(function: Callable, items: list, workers: int) -> Iterator:
+    """`function` over `items`, results in the items' order, in up to `workers` processes."""
+    if workers <= 1 or len(items) < PARALLEL_FROM_FILES:
+        yield from map(function, items)
+        return
+    with ProcessPoolExecutor(workers) as pool:
+        yield from pool.map(function, items, chunksize=32)
 
 
 def tree_entries(tree: str) -> list[tuple[str, bool]]:
@@ -75,12 +100,40 @@ def _parts(rel_root: str) -> list[str]:
     return [] if rel_root == "." else rel_root.split(os.sep)
 
 
-def write_zip(tree: str, output: str) -> dict[str, int]:
-    """Writes the zip; returns each file's unzipped size by zip name."""
+def deflate(path: str) -> bytes:
+    """The file's raw deflate stream, exactly as zipfile would write it at COMPRESS_LEVEL."""
+    compressor = zlib.compressobj(COMPRESS_LEVEL, zlib.DEFLATED, -15)
+    with open(path, "rb") as f:
+        return compressor.compress(f.read()) + compressor.flush()
+
+
+class _Deflated:
+    """Stands in for the compressor of a zipfile entry being written, and hands over the bytes a
+    worker deflated. zipfile still computes the CRC and sizes from the raw bytes and writes the
+    headers, so the archive is byte for byte what it writes alone."""
+
+    def __init__(self, deflated: bytes) -> None:
+        self.deflated = deflated
+
+    def compress(self, data: bytes) -> bytes:
+        out, self.deflated = self.deflated, b""
+        return out
+
+    def flush(self) -> bytes:
+        return b""
+
+
+def write_zip(tree: str, output: str, workers: int | None = None) -> dict[str, int]:
+    """Writes the zip, deflating in `workers` processes (default: every CPU); returns each
+    file's unzipped size by zip name."""
+    entries = tree_entries(tree)
+    paths = {name: os.path.join(tree, *name.rstrip("/").split("/")) for name, _ in entries}
+    files = [paths[name] for name, is_dir in entries if not is_dir]
+    deflated = _each(deflate, files, worker_count() if workers is None else workers)
     sizes = {}
     with zipfile.ZipFile(output, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=COMPRESS_LEVEL) as zf:
-        for name, is_dir in tree_entries(tree):
-            path = os.path.join(tree, *name.rstrip("/").split("/"))
+        for name, is_dir in entries:
+            path = paths[name]
             info = zipfile.ZipInfo(name, date_time=ZIP_EPOCH)
             info.create_system = 3  # Unix, so that unzip honours the permission bits below.
             if is_dir:
@@ -91,7 +144,10 @@ def write_zip(tree: str, output: str) -> dict[str, int]:
             info.external_attr = (stat.S_IFREG | (0o755 if executable else 0o644)) << 16
             info.compress_type = zipfile.ZIP_DEFLATED
             with open(path, "rb") as src, zf.open(info, "w") as dst:
-                shutil.copyfileobj(src, dst, 1024 * 1024)
+                # `_compressor` is private, but the same from CPython 3.6 to 3.13; the tests
+                # compare the result with zipfile's own output.
+                dst._compressor = _Deflated(next(deflated))  # type: ignore[attr-defined]
+                dst.write(src.read())
             sizes[name] = os.path.getsize(path)
     return sizes
 
@@ -136,31 +192,38 @@ def exclude(tree: str, root: str, patterns: list[str]) -> tuple[int, int]:
     return files, removed
 
 
-def compile_bytecode(tree: str, ddir: str) -> tuple[int, int, list[str]]:
-    """Writes an unchecked-hash .pyc for every .py, one by one in a stable order (so that the
-    bytes do not depend on scheduling). Returns (files, bytes, sources that did not compile).
+def _compile(job: tuple[str, str]) -> int | None:
+    """Writes one unchecked-hash .pyc; returns its size, or None if the source does not compile."""
+    source, lambda_path = job
+    try:
+        pyc = py_compile.compile(
+            source,
+            dfile=lambda_path,
+            doraise=True,
+            invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
+        )
+    except py_compile.PyCompileError:
+        return None
+    return os.path.getsize(pyc)
+
+
+def compile_bytecode(tree: str, ddir: str, workers: int | None = None) -> tuple[int, int, list[str]]:
+    """Writes an unchecked-hash .pyc for every .py, in `workers` processes (default: every CPU).
+    Returns (files, bytes, sources that did not compile).
 
     A source that does not compile (say, Python 2 code a package ships but never imports) is
     left without a .pyc, as pip leaves it; importing it would fail on Lambda all the same.
     """
+    names = [name for name, is_dir in tree_entries(tree) if not is_dir and name.endswith(".py")]
+    jobs = [(os.path.join(tree, *name.split("/")), posixpath.join(ddir, name)) for name in names]
     files = size = 0
     failed = []
-    for name, is_dir in tree_entries(tree):
-        if is_dir or not name.endswith(".py"):
-            continue
-        source = os.path.join(tree, *name.split("/"))
-        try:
-            pyc = py_compile.compile(
-                source,
-                dfile=posixpath.join(ddir, name),
-                doraise=True,
-                invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
-            )
-        except py_compile.PyCompileError:
+    for name, pyc_size in zip(names, _each(_compile, jobs, worker_count() if workers is None else workers)):
+        if pyc_size is None:
             failed.append(name)
             continue
         files += 1
-        size += os.path.getsize(pyc)
+        size += pyc_size
     return files, size, failed
 
 

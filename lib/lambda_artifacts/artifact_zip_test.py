@@ -183,6 +183,60 @@ def test_bytecode_is_the_same_bytes_from_another_folder_and_process(tmp_path: Pa
     assert outputs[0] == outputs[1]
 
 
+def many_files(root: Path) -> None:
+    """More files than the parallel threshold, of every kind a layer holds."""
+    for i in range(artifact_zip.PARALLEL_FROM_FILES + 50):
+        package = root / "python" / f"pkg{i % 7}"
+        package.mkdir(parents=True, exist_ok=True)
+        (package / f"mod{i}.py").write_text(f"VALUE = {i}\nNAMES = {{'a{i}', 'b', 'c'}}\n" * (i % 40 + 1))
+    (root / "python/pkg0/empty.txt").write_bytes(b"")
+    (root / "python/pkg1/random.bin").write_bytes(os.urandom(300_000))
+    (root / "python/pkg2/zeros.so").write_bytes(bytes(3_000_000))
+    (root / "python/pkg3/py2_only.py").write_text("print 'never imported'\n")
+    (root / "python/pkg4/naïve.py").write_text("x = 'ü'\n")
+    (root / "python/pkg5/tool").write_text("#!/bin/sh\n")
+    (root / "python/pkg5/tool").chmod(0o755)
+
+
+def zipfile_alone(tree: Path, out: Path) -> bytes:
+    """The zip that zipfile writes by itself, one process: what the parallel writer must match."""
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=artifact_zip.COMPRESS_LEVEL) as zf:
+        for name, is_dir in artifact_zip.tree_entries(str(tree)):
+            info = zipfile.ZipInfo(name, date_time=artifact_zip.ZIP_EPOCH)
+            info.create_system = 3
+            path = tree / name.rstrip("/")
+            if is_dir:
+                info.external_attr = (0o40755 << 16) | 0x10
+                zf.writestr(info, b"")
+                continue
+            info.external_attr = (0o100755 if os.access(path, os.X_OK) else 0o100644) << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            with open(path, "rb") as src, zf.open(info, "w") as dst:
+                while chunk := src.read(65536):
+                    dst.write(chunk)
+    return out.read_bytes()
+
+
+def test_the_bytes_do_not_depend_on_how_many_processes_compile_and_compress(tmp_path: Path) -> None:
+    outputs = {}
+    for workers in (1, 2, 5):
+        tree = tmp_path / f"tree{workers}"
+        many_files(tree)
+        # Same random bytes in every tree.
+        (tree / "python/pkg1/random.bin").write_bytes(
+            (tmp_path / "tree1/python/pkg1/random.bin").read_bytes()
+        )
+        files, _, failed = artifact_zip.compile_bytecode(str(tree), "/opt", workers=workers)
+        assert failed == ["python/pkg3/py2_only.py"] and files > artifact_zip.PARALLEL_FROM_FILES
+        artifact_zip.write_zip(str(tree), str(tmp_path / f"{workers}.zip"), workers=workers)
+        outputs[workers] = (tmp_path / f"{workers}.zip").read_bytes()
+
+    assert outputs[1] == outputs[2] == outputs[5]
+    assert outputs[1] == zipfile_alone(tmp_path / "tree1", tmp_path / "reference.zip")
+    with zipfile.ZipFile(tmp_path / "5.zip") as zf:
+        assert zf.testzip() is None
+
+
 @pytest.mark.parametrize(
     "total, expected",
     [
