@@ -78,6 +78,12 @@ def test_a_function_added_as_the_readme_says_is_packaged_checked_and_deployed(tm
         "monorepo-framework",
     ]
 
+    # Step 4: the deploy role's policy, regenerated, names the new functions.
+    policy = repo.pants("run", "deploy", "--", "iam-policy").check()
+    functions = json.loads(policy.stdout)["Statement"][0]["Resource"]
+    assert "arn:aws:lambda:eu-west-1:*:function:greeter" in functions
+    assert len(functions) == len(metadata["repository_functions"])
+
 
 def test_a_typo_in_the_handler_stops_package_with_the_fix(tmp_path: Path) -> None:
     repo = RepoCopy(tmp_path / "repo")
