@@ -6,7 +6,10 @@ Run by the plugin inside a Pants sandbox, with the CPython of the Lambda runtime
                            [--compile --ddir /opt] [--handler MODULE:FUNCTION]
 
 1. Files matching an `--exclude` glob (relative to TREE/ROOT, `**` for any folders) are
-   dropped: what cannot run on Lambda, like console scripts with this machine's shebang.
+   dropped: what cannot run on Lambda, like console scripts with this machine's shebang. Then
+   every `.dist-info/RECORD` loses the lines of files that are not in the tree: the excluded
+   ones, and the `__pycache__` entries that an installer may or may not have recorded depending
+   on what this machine's Pex cache held (so the bytes would otherwise depend on the machine).
 2. With `--compile`, every .py gets a .pyc in `__pycache__`, in unchecked-hash mode. Lambda's
    /opt and /var/task are read-only, so Python cannot cache bytecode there itself, and
    timestamp-based .pyc would be stale (the zip dates every file 1980). Unchecked-hash .pyc are
@@ -190,6 +193,31 @@ def exclude(tree: str, root: str, patterns: list[str]) -> tuple[int, int]:
             os.rmdir(folder)
             folder = os.path.dirname(folder)
     return files, removed
+
+
+def drop_missing_from_records(tree: str) -> int:
+    """Removes from each `*.dist-info/RECORD` the lines of files the tree does not hold; returns
+    how many. The other lines are kept byte for byte."""
+    dropped = 0
+    for name, is_dir in tree_entries(tree):
+        folder, base = posixpath.split(name)
+        if is_dir or base != "RECORD" or not folder.endswith(".dist-info"):
+            continue
+        record = os.path.join(tree, *name.split("/"))
+        site = os.path.dirname(os.path.dirname(record))
+        with open(record, encoding="utf-8", newline="") as f:
+            lines = f.read().splitlines(keepends=True)
+        kept = [
+            line
+            for line in lines
+            if not line.strip()
+            or os.path.lexists(os.path.join(site, *next(csv.reader([line]))[0].split("/")))
+        ]
+        if len(kept) != len(lines):
+            dropped += len(lines) - len(kept)
+            with open(record, "w", encoding="utf-8", newline="") as f:
+                f.write("".join(kept))
+    return dropped
 
 
 def _compile(job: tuple[str, str]) -> int | None:
@@ -400,6 +428,8 @@ def main(argv: Iterable[str]) -> int:
     args = parser.parse_args(list(argv))
 
     excluded_files, excluded_bytes = exclude(args.tree, args.root, args.exclude)
+    # Before compiling: the .pyc written below are never in RECORD, whatever the installer did.
+    drop_missing_from_records(args.tree)
     bytecode_files = bytecode_bytes = 0
     failed: list[str] = []
     if args.compile:

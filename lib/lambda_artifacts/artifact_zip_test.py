@@ -183,6 +183,29 @@ def test_bytecode_is_the_same_bytes_from_another_folder_and_process(tmp_path: Pa
     assert outputs[0] == outputs[1]
 
 
+def test_record_lines_of_files_not_shipped_are_dropped_so_the_installer_cache_does_not_matter(
+    tmp_path: Path,
+) -> None:
+    """Pex may or may not have recorded the .pyc pip compiled at install time (it depends on its
+    cache): the zips must not differ for that."""
+    zips = []
+    for name, stale in (("recorded", True), ("not_recorded", False)):
+        tree = tmp_path / name
+        make_tree(tree)
+        if stale:
+            record = tree / "python/pkg-1.0.dist-info/RECORD"
+            record.write_text(record.read_text() + "pkg/__pycache__/__init__.cpython-311.pyc,sha256=abc,99\n")
+        args = [str(tree), str(tmp_path / f"{name}.zip"), str(tmp_path / f"{name}.json"), "--compile"]
+        main([*args, "--root=python", "--exclude=bin/**"])
+        zips.append((tmp_path / f"{name}.zip").read_bytes())
+
+    assert zips[0] == zips[1]
+    with zipfile.ZipFile(tmp_path / "recorded.zip") as zf:
+        record = zf.read("python/pkg-1.0.dist-info/RECORD").decode()
+        assert record == "pkg/__init__.py,,6\npkg/data.bin,,10\npkg-1.0.dist-info/METADATA,,\n"
+        assert "python/pkg/__pycache__/__init__.cpython-311.pyc" in zf.namelist()
+
+
 def many_files(root: Path) -> None:
     """More files than the parallel threshold, of every kind a layer holds."""
     for i in range(artifact_zip.PARALLEL_FROM_FILES + 50):

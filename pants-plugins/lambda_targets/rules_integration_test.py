@@ -12,6 +12,7 @@ import io
 import json
 import logging
 import os
+import re
 import zipfile
 from pathlib import Path
 
@@ -350,13 +351,24 @@ def test_a_layer_for_another_runtime_is_refused(rule_runner: RuleRunner) -> None
 def test_a_function_and_layers_over_lambdas_unzipped_limit_are_refused(
     rule_runner: RuleRunner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Real artifacts, a lower limit: building 262 MB for real would take minutes.
-    monkeypatch.setattr(lambda_rules, "UNZIPPED_LIMIT_BYTES", 1_000)
+    # Real artifacts, a lower limit: building 262 MB for real would take minutes. One byte less
+    # than the function and its layer: the layer alone still fits.
+    _, files = build_files(rule_runner, "fn")
+    limit = json.loads(files["fn.metadata.json"])["unzipped_bytes_with_layers"] - 1
+    monkeypatch.setattr(lambda_rules, "UNZIPPED_LIMIT_BYTES", limit)
+    # The same function under another name, so that the engine builds it again.
+    rule_runner.write_files(
+        {
+            "BUILD": FUNCTION_WITH.replace("name='fn'", "name='fn_over'").format(
+                "handler='src/app/handler.py:handle', layers=[':layer']"
+            )
+        }
+    )
 
-    with engine_error(contains="//:fn and its `layers` unzip to"):
-        build(rule_runner, "fn")
-    with engine_error(contains="over Lambda's limit of 1,000 bytes for a function and all its layers"):
-        build(rule_runner, "fn")
+    with engine_error(contains="//:fn_over and its `layers` unzip to"):
+        build(rule_runner, "fn_over")
+    with engine_error(contains=f"over Lambda's limit of {limit:,} bytes for a function and all its layers"):
+        build(rule_runner, "fn_over")
 
 
 def test_a_layer_over_the_limit_on_its_own_is_refused_with_what_to_do(
@@ -382,6 +394,13 @@ def test_a_layer_over_the_limit_on_its_own_is_refused_with_what_to_do(
     assert "ship the functions that need it as container images" in message
 
 
+def share_of_limit(line: str) -> float:
+    """The percentage in `..., 95.1% of Lambda's ... limit`."""
+    match = re.search(r"([0-9.]+)% of Lambda's", line)
+    assert match, line
+    return float(match.group(1))
+
+
 def test_a_layer_close_to_the_limit_warns(
     rule_runner: RuleRunner, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -403,7 +422,7 @@ def test_a_layer_close_to_the_limit_warns(
 
     lines = near.artifacts[0].extra_log_lines
     warning = next(line for line in lines if line.startswith("    WARNING: "))
-    assert "//:near_limit unzips to" in warning and "95.0% of Lambda's" in warning
+    assert "//:near_limit unzips to" in warning and share_of_limit(warning) == pytest.approx(95, abs=0.2)
     assert "Above 90%, one more dependency or version bump may not fit" in warning
     assert [
         r for r in caplog.records if r.levelno == logging.WARNING and "//:near_limit unzips to" in r.message
@@ -451,7 +470,7 @@ def test_a_function_and_layers_close_to_the_limit_warn(
 
     warnings = [line for line in near.artifacts[0].extra_log_lines if line.startswith("    WARNING: ")]
     assert len(warnings) == 1 and "//:fn_near_limit and its layers unzip to" in warnings[0]
-    assert "95.0% of Lambda's" in warnings[0]
+    assert share_of_limit(warnings[0]) == pytest.approx(95, abs=0.2)
     logged = [r.message for r in caplog.records if r.levelno == logging.WARNING]
     assert [m for m in logged if "//:fn_near_limit and its layers unzip to" in m]
 
