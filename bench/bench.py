@@ -1,7 +1,7 @@
 """Benchmarks our build against the seed's `pip install --target` build, side by side, in one run.
 
-    ./pants run bench/bench.py [-- --runs 15] [-- --scaling | --scaling-only | --lock-check-only]
-                               [-- --deploy | --deploy-only]
+    ./pants run bench/bench.py [-- --runs 15] [-- --scaling | --scaling-only | --lock-check-only
+                                                  | --cold-split-only] [-- --deploy | --deploy-only]
 
 Writes dist/bench/results.md (a Markdown table of medians and ratios) and dist/bench/ratios.png
 (a bar chart of the ratios), and prints the table. Both builds run from a copy of this
@@ -21,6 +21,11 @@ say cold. Measured:
   (N = 2, then 20), the wall and CPU time of `package` of every function (changed functions,
   layers warm), of `test` of every function (the Lambda-sandbox checks), and of a warm no-op
   `package ::`, all with pantsd off, as CI runs; per added function = (T(20) - T(2)) / 18.
+
+- with --cold-split-only (about five minutes): where a cold build's time goes, per process
+  kind, from Pants' workunit log (bench/cold_split.py), beside the seed-style build with pip's
+  cache warm: "cold" as CI without a cache hit pays it (no process cache, downloads cached,
+  pantsd off).
 
 - with --deploy (about three minutes): a layer bump across 50 synthetic functions, applied with
   `--parallel 1` and `--parallel 8`, through a Lambda-like front with realistic latency per API
@@ -60,6 +65,7 @@ from lambda_artifacts.artifact_zip import human_size
 from lambda_artifacts.metadata import ArtifactMetadata, find_metadata
 from lambda_artifacts.sandbox import LAYER_SITE_PACKAGES, read_only_prefix, unpack
 
+from bench.cold_split import process_spans, split_table, workunit_flags
 from bench.deploy_bench import DeployTiming, deploy_table, measure_deploy
 
 OUT = Path("dist/bench")
@@ -437,6 +443,55 @@ def scaling_table(rows: list[ScalingRow], sizes: tuple[int, ...]) -> list[str]:
     return table
 
 
+def measure_cold_split(work: Path) -> list[str]:
+    """Our cold build with Pants' workunit log, beside the seed-style build, in one run."""
+    base = work / "cold-split"
+    repo = copy_repository(base / "repo")
+    named = f"--named-caches-dir={base / 'named_caches'}"
+    lambda_artifacts = [f"--filter-target-type={LAMBDA_TYPES}", "package", "::"]
+    log("cold split: a first build fills the download caches (untimed)...")
+    run(
+        ["./pants", "--no-pantsd", f"--local-store-dir={base / 'warm_store'}", named, *lambda_artifacts], repo
+    )
+    artifacts = discover(repo / "dist")
+    seed = SeedBuild(repo, base / "seed", artifacts, repo / "dist")
+    seed.build(base / "pip-cache")  # warms pip's cache
+    shutil.rmtree(repo / "dist")
+    logdir = base / "workunits"
+    logdir.mkdir(parents=True)
+    log("cold split: our build with no process cache, downloads cached, pantsd off...")
+    ours = run(
+        [
+            "./pants",
+            "--no-pantsd",
+            f"--local-store-dir={base / 'cold_store'}",
+            named,
+            *workunit_flags(logdir),
+            *lambda_artifacts,
+        ],
+        repo,
+    )
+    log("cold split: the seed-style build, pip's cache warm...")
+    before = _cpu_seconds()
+    start = time.perf_counter()
+    seed.build(base / "pip-cache")
+    seed_timing = Timing(time.perf_counter() - start, _cpu_seconds() - before)
+    return split_table(process_spans(logdir), ours.wall, ours.cpu) + [
+        "",
+        "| Cold build of every Lambda artifact | Wall (s) | CPU (s) |",
+        "| --- | ---: | ---: |",
+        f"| ours | {ours.wall:.1f} | {ours.cpu:.1f} |",
+        f"| seed-style (`pip install --target`, warm pip cache) | {seed_timing.wall:.1f} | {seed_timing.cpu:.1f} |",
+        f"| ours ÷ seed-style | {ours.wall / seed_timing.wall:.2f} | {ours.cpu / seed_timing.cpu:.2f} |",
+    ]
+
+
+def _cpu_seconds() -> float:
+    """User + system time of this process and every child it waited for."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def measure_lock_check(repo: Path, runs: int) -> list[str]:
     """What the lockfile check ./pants runs before Pants costs: the same command, N times, beside
     the bare interpreter start it includes."""
@@ -485,6 +540,11 @@ def main() -> int:
     which.add_argument(
         "--lock-check-only", action="store_true", help="only what the lockfile check costs per ./pants run"
     )
+    which.add_argument(
+        "--cold-split-only",
+        action="store_true",
+        help="only the cold build's per-process split, beside the seed-style build (5 minutes)",
+    )
     deploying = parser.add_mutually_exclusive_group()
     deploying.add_argument("--deploy", action="store_true", help="add the deploy measurement (3 minutes)")
     deploying.add_argument("--deploy-only", action="store_true", help="only the deploy measurement")
@@ -501,6 +561,9 @@ def main() -> int:
     rows: list[tuple[str, str, str, float | None]] = []
     if args.lock_check_only:
         print("\n".join(measure_lock_check(Path.cwd(), max(args.runs, 15))))
+        return 0
+    if args.cold_split_only:
+        print("\n".join(measure_cold_split(work)))
         return 0
     if not (args.scaling_only or args.deploy_only):
         table, rows = compare(work, caches, args.runs)

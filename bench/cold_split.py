@@ -1,0 +1,79 @@
+"""Where a cold build's time goes: the processes Pants ran, from its workunit log.
+
+"Cold" as CI without a cache hit pays it: no process results cached (a fresh local store),
+downloads cached (the named caches of an earlier build), no pantsd. Pants' own workunit logger
+(`pants.backend.tools.workunit_logger`) writes every finished workunit with its start and
+duration; the processes among them are what this reads.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+WORKUNIT_LOGGER = "pants.backend.tools.workunit_logger"
+
+
+def workunit_flags(logdir: Path) -> list[str]:
+    return [
+        f"--backend-packages=+['{WORKUNIT_LOGGER}']",
+        "--workunit-logger-enabled",
+        f"--workunit-logger-logdir={logdir}",
+    ]
+
+
+@dataclass(frozen=True)
+class ProcessSpan:
+    description: str
+    start: float  # seconds since the run's first workunit started
+    seconds: float
+
+
+def process_spans(logdir: Path) -> list[ProcessSpan]:
+    """The processes of the one run logged in `logdir`, in start order."""
+    (log,) = sorted(logdir.glob("*.json"))
+    units = json.loads(log.read_text())
+    first = min(u["start_secs"] + u["start_nanos"] / 1e9 for u in units)
+    spans = [
+        ProcessSpan(
+            u.get("description") or u["name"],
+            u["start_secs"] + u["start_nanos"] / 1e9 - first,
+            u.get("duration_secs", 0) + u.get("duration_nanos", 0) / 1e9,
+        )
+        for u in units
+        # Pants names the workunit of every process it runs `process`.
+        if u["name"] == "process"
+    ]
+    return sorted(spans, key=lambda span: span.start)
+
+
+def _kind(description: str) -> str:
+    """A process's description without the target it was for: `Zip python_aws_lambda_function`."""
+    return re.sub(r"\s+\S*[/:]\S*.*$", "", description) or description
+
+
+def split_table(spans: list[ProcessSpan], wall: float, cpu: float, top: int = 12) -> list[str]:
+    by_kind: dict[str, list[ProcessSpan]] = defaultdict(list)
+    for span in spans:
+        by_kind[_kind(span.description)].append(span)
+    rows = sorted(by_kind.items(), key=lambda item: -sum(s.seconds for s in item[1]))
+    table = [
+        f"Cold build, per process kind (no process cache, downloads cached, pantsd off): "
+        f"{wall:.1f} s wall, {cpu:.1f} s CPU; {len(spans)} processes, "
+        f"{sum(s.seconds for s in spans):.1f} s of process time.",
+        "",
+        "| Processes | Count | Sum (s) | Longest (s) | First start (s) |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
+    for kind, group in rows[:top]:
+        table.append(
+            f"| {kind} | {len(group)} | {sum(s.seconds for s in group):.1f} | "
+            f"{max(s.seconds for s in group):.1f} | {min(s.start for s in group):.1f} |"
+        )
+    if len(rows) > top:
+        rest = [s for _, group in rows[top:] for s in group]
+        table.append(f"| everything else | {len(rest)} | {sum(s.seconds for s in rest):.1f} | | |")
+    return table
