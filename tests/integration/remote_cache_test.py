@@ -89,11 +89,12 @@ def test_a_second_machine_takes_every_result_from_the_cache_and_builds_the_same_
     first, first_zips, second, second_zips = first_and_second_machine
 
     wrote = counters(first.stderr)
-    assert wrote["remote_cache_write_successes"] >= 10 and wrote["remote_cache_write_errors"] == 0
+    assert wrote["remote_cache_write_errors"] == 0
     read = counters(second.stderr)
-    # Everything the second machine asked for was in the cache. (The first may write a result
-    # or two that the second never asks for: one in 13 did, once, on a loaded machine.)
-    assert read["remote_cache_requests_cached"] >= 10
+    # Everything the second machine asked for was in the cache, at least each zip's own step
+    # (how many processes an artifact takes is the plugin's business). The first may write a
+    # result or two that the second never asks for: one in 13 did, once, on a loaded machine.
+    assert wrote["remote_cache_write_successes"] >= read["remote_cache_requests_cached"] >= len(first_zips)
     assert read["remote_cache_requests_uncached"] == 0
     assert len(first_zips) == 4 and second_zips == first_zips
 
