@@ -2,7 +2,7 @@
 
 "Cold" as CI without a cache hit pays it: no process results cached (a fresh local store),
 downloads cached (the named caches of an earlier build), no pantsd. Pants' own workunit logger
-(`pants.backend.tools.workunit_logger`) writes every finished workunit with its start and
+(`pants.backend.experimental.tools.workunit_logger` in Pants 2.17) writes every finished workunit with its start and
 duration; the processes among them are what this reads.
 """
 
@@ -14,7 +14,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-WORKUNIT_LOGGER = "pants.backend.tools.workunit_logger"
+WORKUNIT_LOGGER = "pants.backend.experimental.tools.workunit_logger"
 
 
 def workunit_flags(logdir: Path) -> list[str]:
@@ -51,7 +51,9 @@ def process_spans(logdir: Path) -> list[ProcessSpan]:
 
 
 def _kind(description: str) -> str:
-    """A process's description without the target it was for: `Zip python_aws_lambda_function`."""
+    """A process's description without the target it was for: `Zip python_aws_lambda_function`.
+    (Pants prefixes the descriptions of process workunits with `Scheduling: `.)"""
+    description = description.removeprefix("Scheduling: ")
     return re.sub(r"\s+\S*[/:]\S*.*$", "", description) or description
 
 
@@ -63,7 +65,8 @@ def split_table(spans: list[ProcessSpan], wall: float, cpu: float, top: int = 12
     table = [
         f"Cold build, per process kind (no process cache, downloads cached, pantsd off): "
         f"{wall:.1f} s wall, {cpu:.1f} s CPU; {len(spans)} processes, "
-        f"{sum(s.seconds for s in spans):.1f} s of process time.",
+        f"{sum(s.seconds for s in spans):.1f} s of process time, from {min(s.start for s in spans):.1f} s "
+        f"to {max(s.start + s.seconds for s in spans):.1f} s after the run's first workunit.",
         "",
         "| Processes | Count | Sum (s) | Longest (s) | First start (s) |",
         "| --- | ---: | ---: | ---: | ---: |",

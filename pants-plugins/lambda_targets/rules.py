@@ -417,6 +417,9 @@ class ZipTreeRequest:
     exclude: tuple[str, ...]
     # Compile .pyc for this runtime; None: ship sources only.
     compile_for: LambdaPlatform | None
+    # The runtime, whose CPython (if this machine has it) also zips and reads the handler's
+    # source; None: any CPython.
+    runtime: LambdaPlatform | None
     # `module:function` to look for in the tree (functions only).
     handler: str | None
     description: str
@@ -499,30 +502,37 @@ async def zip_tree(request: ZipTreeRequest) -> BuiltZip:
         Get(Digest, AddPrefix(request.tree, "tree")),
     )
     compile_for = request.compile_for
-    if compile_for is None:
+    platform = compile_for or request.runtime
+    runtime_python = (
+        await Get(RuntimeInterpreter, RuntimeInterpreterRequest(platform.python_version))
+        if platform
+        else None
+    )
+    if runtime_python is not None and runtime_python.path is not None:
+        python_path = runtime_python.path
+        # The interpreter is not an input Pants digests: name its exact version, so that a
+        # changed interpreter recompiles instead of reusing bytecode it did not write.
+        python_env = {"LAMBDA_BYTECODE_PYTHON": runtime_python.version}
+        append_only_caches, immutable_input_digests = FrozenDict(), FrozenDict()
+    elif compile_for is not None:
+        version = ".".join(map(str, compile_for.python_version))
+        raise NoRuntimeInterpreter(
+            f"{request.address} sets `compile_bytecode=True` (the default for layers), which "
+            f"needs a local CPython {version} to compile for {compile_for.runtime}, and no "
+            f"working `python{version}` was found on [python-bootstrap].search_path (here: "
+            f"{', '.join(runtime_python.searched) or 'nothing'}). Install one (e.g. `pyenv "
+            f"install {version}`), or set `compile_bytecode=False` on the target to ship "
+            f"sources only."
+        )
+    else:
+        # Zipping sources needs no particular CPython. (Pex's interpreter discovery, which this
+        # takes, costs seconds on a cold machine: the runtime's CPython is found without it.)
         python = await Get(PythonExecutable, InterpreterConstraints(["CPython>=3.7,<4"]))
         python_path, python_env = python.path, {}
         append_only_caches, immutable_input_digests = (
             python.append_only_caches,
             python.immutable_input_digests,
         )
-    else:
-        runtime_python = await Get(RuntimeInterpreter, RuntimeInterpreterRequest(compile_for.python_version))
-        if runtime_python.path is None:
-            version = ".".join(map(str, compile_for.python_version))
-            raise NoRuntimeInterpreter(
-                f"{request.address} sets `compile_bytecode=True` (the default for layers), which "
-                f"needs a local CPython {version} to compile for {compile_for.runtime}, and no "
-                f"working `python{version}` was found on [python-bootstrap].search_path (here: "
-                f"{', '.join(runtime_python.searched) or 'nothing'}). Install one (e.g. `pyenv "
-                f"install {version}`), or set `compile_bytecode=False` on the target to ship "
-                f"sources only."
-            )
-        python_path = runtime_python.path
-        # The interpreter is not an input Pants digests: name its exact version, so that a
-        # changed interpreter recompiles instead of reusing bytecode it did not write.
-        python_env = {"LAMBDA_BYTECODE_PYTHON": runtime_python.version}
-        append_only_caches, immutable_input_digests = FrozenDict(), FrozenDict()
     args = ["tree", request.output_filename, report_path, f"--root={request.exclude_root}"]
     args += [f"--exclude={pattern}" for pattern in request.exclude]
     if compile_for is not None:
@@ -635,6 +645,9 @@ async def _installed_with_requirements(
             output_filename="lambda_repository.pex",
             complete_platforms=complete_platforms,
             layout=PexLayout.PACKED,
+            # Installed into a tree right away: deflating the distributions into the PEX would
+            # only be undone (246 MB for the PyPI layer, about 10 s of one core).
+            additional_args=("--no-compress",),
             additional_sources=additional_sources,
             warn_for_transitive_files_targets=True,
             description=f"Resolve {request.target_alias} {request.address}",
@@ -721,6 +734,7 @@ async def build_lambda_artifact(
             exclude_root=request.prefix or "",
             exclude=request.exclude,
             compile_for=lambda_platform.platform if request.compile_bytecode else None,
+            runtime=lambda_platform.platform,
             handler=handler_spec,
             description=f"Zip {request.target_alias} {request.address}",
         ),
