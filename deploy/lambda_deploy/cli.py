@@ -44,7 +44,16 @@ EXIT_INTERRUPTED = 130
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="./pants run deploy --", description=__doc__.split("\n\n")[1])
     commands = parser.add_subparsers(dest="command", required=True, metavar="{plan,apply,invoke,iam-policy}")
-    options = argparse.ArgumentParser(add_help=False)
+    # Where the configuration and the built artifacts are: every command reads both.
+    paths = argparse.ArgumentParser(add_help=False)
+    paths.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help=f"default: {DEFAULT_CONFIG}")
+    paths.add_argument(
+        "--dist",
+        type=Path,
+        default=DEFAULT_DIST,
+        help=f"where ./pants package wrote (default: {DEFAULT_DIST})",
+    )
+    options = argparse.ArgumentParser(add_help=False, parents=[paths])
     where = options.add_mutually_exclusive_group()
     where.add_argument(
         "--local", action="store_true", help="a local emulator started for this run (the default)"
@@ -65,13 +74,6 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         action="store_true",
         help="leave deployed as they are the artifacts that were not built (CI builds only what changed)",
     )
-    options.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help=f"default: {DEFAULT_CONFIG}")
-    options.add_argument(
-        "--dist",
-        type=Path,
-        default=DEFAULT_DIST,
-        help=f"where ./pants package wrote (default: {DEFAULT_DIST})",
-    )
     options.add_argument(
         "--parallel",
         type=_positive,
@@ -86,21 +88,16 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     )
     invoke = commands.add_parser(
         "invoke",
+        parents=[paths],
         help="run one built function locally, with its layers, as Lambda does",
         description=local_invoke.__doc__.split("\n\n")[1],
     )
-    local_invoke.add_arguments(invoke, DEFAULT_CONFIG, DEFAULT_DIST)
+    local_invoke.add_arguments(invoke)
     policy = commands.add_parser(
         "iam-policy",
+        parents=[paths],
         help="print the least-privilege IAM policy that apply --aws needs",
         description=iam.__doc__.split("\n\n")[1],
-    )
-    policy.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help=f"default: {DEFAULT_CONFIG}")
-    policy.add_argument(
-        "--dist",
-        type=Path,
-        default=DEFAULT_DIST,
-        help=f"where ./pants package wrote (default: {DEFAULT_DIST})",
     )
     policy.add_argument(
         "--account",

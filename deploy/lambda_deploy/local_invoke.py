@@ -111,7 +111,8 @@ def parse_environment(pairs: Sequence[str]) -> dict[str, str]:
     return environment
 
 
-def add_arguments(parser: argparse.ArgumentParser, default_config: Path, default_dist: Path) -> None:
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The arguments of `invoke`, beside --config and --dist, which every command takes."""
     parser.add_argument("name", metavar="NAME", help="a function name (api-handler) or its target's address")
     parser.add_argument(
         "--event", required=True, metavar="FILE|-", help="the event, a JSON file; - reads it from stdin"
@@ -122,13 +123,6 @@ def add_arguments(parser: argparse.ArgumentParser, default_config: Path, default
         default=[],
         metavar="KEY=VALUE",
         help="a function environment variable (repeatable); nothing else of yours reaches it",
-    )
-    parser.add_argument("--config", type=Path, default=default_config, help=f"default: {default_config}")
-    parser.add_argument(
-        "--dist",
-        type=Path,
-        default=default_dist,
-        help=f"where ./pants package wrote (default: {default_dist})",
     )
 
 
