@@ -17,10 +17,12 @@ say cold. Measured:
 - with a remote cache (a BuildGrid on loopback): a cold build that fills it, a second machine
   with empty local caches, and a warm local no-op;
 - what the lockfile check that ./pants runs before every command that may resolve costs;
-- with --scaling (it takes 10 minutes or more): what each added function costs. In another copy, with N synthetic functions added
-  (N = 2, then 20), the wall and CPU time of `package` of every function (changed functions,
-  layers warm), of `test` of every function (the Lambda-sandbox checks), and of a warm no-op
-  `package ::`, all with pantsd off, as CI runs; per added function = (T(20) - T(2)) / 18.
+- with --scaling (it takes 15 minutes or more): what each added function costs. In another
+  copy, with N synthetic functions added (N = 2, 20, then 50), the wall and CPU time of
+  `package` of every function (changed functions, layers warm), of `test` of every function
+  (the Lambda-sandbox checks), of a warm no-op `package ::`, and of `package ::` after a
+  one-line edit to one function, all with pantsd off, as CI runs; per added function =
+  (T(50) - T(2)) / 48.
 
 - with --cold-split-only (about five minutes): where a cold build's time goes, per process
   kind, from Pants' workunit log (bench/cold_split.py), beside the seed-style build with pip's
@@ -106,7 +108,7 @@ python_sources()
 
 python_aws_lambda_function(name="lambda", handler="handler.py:handler")
 """
-SCALING_SIZES = (2, 20)
+SCALING_SIZES = (2, 20, 50)
 # The deploy measurement: a layer bump across this many functions, with these --parallel values.
 DEPLOY_FUNCTIONS = 50
 DEPLOY_PARALLEL = (1, 8)
@@ -413,7 +415,7 @@ def measure_scaling(work: Path, caches: Path, sizes: tuple[int, ...]) -> list[Sc
     for count in sizes:
         add_synthetic_functions(repo, folder, count)
         functions = count + len(real_functions)
-        log(f"scaling: {count} synthetic functions ({functions} in all): package, test, no-op package...")
+        log(f"scaling: {count} synthetic functions ({functions} in all): package, test, no-op, one edit...")
         results.setdefault("`package` of every function (new code, layers warm)", {})[count] = ours.package(
             "a", types=FUNCTION_TYPE
         )
@@ -421,6 +423,11 @@ def measure_scaling(work: Path, caches: Path, sizes: tuple[int, ...]) -> list[Sc
             "a", f"--filter-target-type={FUNCTION_TYPE}", "test", "::"
         )
         results.setdefault("warm no-op `package ::`", {})[count] = ours.pants("a", "package", "::")
+        edited = folder / SYNTHETIC_FOLDER.format(index=0) / "handler.py"
+        edited.write_text(edited.read_text() + "\n# a one-line change\n")
+        results.setdefault("`package ::` after a one-line edit to one function", {})[count] = ours.pants(
+            "a", "package", "::"
+        )
     return [ScalingRow(name, timings) for name, timings in results.items()]
 
 
