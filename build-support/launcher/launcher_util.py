@@ -8,6 +8,7 @@ GNU-only tool (sha256sum, `mv -T`, `stat -c`, ...) and works the same on Linux a
     launcher_util.py served-sample SAMPLE ROOT        # where the framework sample is served from
     launcher_util.py publish STAGING DEST             # move a privately built folder into place
     launcher_util.py source-info KEY=VALUE ...        # FRAMEWORK_SOURCE_INFO, as JSON
+    launcher_util.py pip-repositories                 # pip's indexes and find-links, for Pants
 
 A refusal is one `[./pants] error: ...` message that names the folder and the fix, exit code 1.
 """
@@ -172,6 +173,66 @@ def source_info(pairs: list[str]) -> str:
     return json.dumps(dict(pair.split("=", 1) for pair in pairs), sort_keys=True)
 
 
+PYPI = "https://pypi.org/simple/"
+
+
+def _pip_config_files() -> list[str]:
+    """pip's configuration files, in the order pip reads them (later ones win): global, user,
+    then PIP_CONFIG_FILE; none at all when PIP_CONFIG_FILE is the null device, as for pip."""
+    config_file = os.environ.get("PIP_CONFIG_FILE")
+    if config_file == os.devnull:
+        return []
+    home = os.path.expanduser("~")
+    xdg_dirs = (os.environ.get("XDG_CONFIG_DIRS") or "/etc/xdg").split(os.pathsep)
+    user_dir = os.environ.get("XDG_CONFIG_HOME") or os.path.join(home, ".config")
+    return [
+        *(os.path.join(folder, "pip", "pip.conf") for folder in xdg_dirs),
+        "/etc/pip.conf",
+        "/Library/Application Support/pip/pip.conf",
+        os.path.join(home, ".pip", "pip.conf"),
+        os.path.join(home, "Library", "Application Support", "pip", "pip.conf"),
+        os.path.join(user_dir, "pip", "pip.conf"),
+        *([config_file] if config_file else []),
+    ]
+
+
+def pip_repositories() -> str:
+    """Where pip on this machine looks for packages (index-url, extra-index-url, find-links,
+    no-index from pip's configuration files and PIP_* variables, as `pip download` reads them),
+    as two lines of Pants list options: [python-repos] indexes, then find_links. Nothing when
+    pip has no such configuration: Pants' defaults (PyPI) then apply."""
+    import configparser
+    import json
+
+    settings: dict[str, str] = {}
+    keys = ("index-url", "extra-index-url", "find-links", "no-index")
+    for path in _pip_config_files():
+        parser = configparser.RawConfigParser()
+        try:
+            parser.read(path)
+        except configparser.Error as e:
+            raise Refused(f"{path}: pip's configuration cannot be read ({e}). Fix it, then rerun ./pants.")
+        for section in ("global", "download"):  # Pex runs `pip download`
+            if parser.has_section(section):
+                for key, value in parser.items(section):
+                    if key.replace("_", "-") in keys:
+                        settings[key.replace("_", "-")] = value
+    for key in keys:
+        value = os.environ.get("PIP_" + key.upper().replace("-", "_"))
+        if value is not None:
+            settings[key] = value
+    if not settings:
+        return ""
+    no_index = settings.get("no-index", "").strip().lower() in ("1", "true", "yes", "on")
+    indexes = [] if no_index else [settings.get("index-url", "").strip() or PYPI]
+    indexes += [] if no_index else settings.get("extra-index-url", "").split()
+    find_links = [
+        link if "://" in link else os.path.abspath(os.path.expanduser(link))
+        for link in settings.get("find-links", "").split()
+    ]
+    return json.dumps(indexes) + "\n" + json.dumps(find_links)
+
+
 def main(argv: list[str]) -> int:
     command, args = argv[0], argv[1:]
     try:
@@ -185,6 +246,8 @@ def main(argv: list[str]) -> int:
             publish(args[0], args[1])
         elif command == "source-info":
             print(source_info(args))
+        elif command == "pip-repositories":
+            print(pip_repositories())
         else:
             raise Refused(f"launcher_util.py: unknown command {command}")
     except Refused as e:
