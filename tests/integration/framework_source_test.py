@@ -12,8 +12,6 @@ import os
 import re
 import secrets
 import shutil
-import signal
-import time
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -152,43 +150,25 @@ def test_the_token_appears_nowhere(repo: RepoCopy, built: PantsRun, runtime_dir:
             shutil.rmtree(sandbox, ignore_errors=True)
 
 
-def pantsd_pids(repo: RepoCopy) -> list[int]:
-    # Pants keeps pantsd's pid in .pids/<host fingerprint>/pantsd/pid ([GLOBAL] pants_subprocessdir).
-    return [int(path.read_text()) for path in repo.root.glob(".pids/*/pantsd/pid")]
-
-
-def stop_pantsd(repo: RepoCopy) -> None:
-    for pid in pantsd_pids(repo):
-        try:
-            os.kill(pid, signal.SIGTERM)
-        except ProcessLookupError:
-            continue
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and os.path.exists(f"/proc/{pid}"):
-            time.sleep(0.2)
-
-
 def test_bumping_the_tag_changes_only_the_framework_layer(
     repo: RepoCopy, git_host: GitHttpServer, runtime_dir: Path, built: PantsRun
 ) -> None:
-    """With pantsd: it outlives each ./pants run, and the token's daemon does not. The git
-    processes it runs for the second run (a new resolve) must find that run's daemon."""
+    """pantsd outlives each ./pants run (RepoCopy runs it), and the token's daemon does not. The
+    git processes pantsd runs for the second run (a new resolve) must find that run's daemon."""
     before = {zip_: sha256(repo.path(zip_)) for zip_ in (PYPI_ZIP, FRAMEWORK_ZIP)}
     lock_before = repo.path("3rdparty/python/default.lock").read_text()
-    with_pantsd = {**source(git_host, runtime_dir), "PANTS_PANTSD": "true"}
+    env = source(git_host, runtime_dir)
 
     try:
-        bump = repo.pants(
-            "run", "3rdparty/python/lock.py", "--", "--framework-tag", "v0.1.6", env=with_pantsd
-        )
+        bump = repo.pants("run", "3rdparty/python/lock.py", "--", "--framework-tag", "v0.1.6", env=env)
         bump.check()
         assert credential_daemons.left_behind(sockets(runtime_dir)) == []
-        repo.pants("package", *LAYERS, env=with_pantsd).check()
+        repo.pants("package", *LAYERS, env=env).check()
         assert credential_daemons.left_behind(sockets(runtime_dir)) == []
-        [pantsd] = pantsd_pids(repo)
+        [pantsd] = repo.pantsd_pids()
         assert TOKEN.encode() not in Path(f"/proc/{pantsd}/environ").read_bytes()
     finally:
-        stop_pantsd(repo)
+        repo.stop_pantsd()
 
     assert "@v0.1.6" in repo.path(REQUIREMENTS).read_text()
     lock_after = repo.path("3rdparty/python/default.lock").read_text()

@@ -2,13 +2,22 @@
 
 The test sandbox holds the repository under repository/ (the root BUILD's `repository` target).
 The copy shares the machine's Pants bootstrap and caches, but has its own .pants.d and dist/.
+
+./pants runs in a copy with pantsd, as on a developer's machine: without it, every run spends
+10-15 s of CPU building Pants' rule graph before it does anything, and the integration tests run
+./pants dozens of times. The copy's pantsd is stopped when the test process ends, however it
+ends (a watchdog process stops it if the test process is killed, e.g. by a test timeout).
 """
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
+import signal
 import subprocess
+import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +43,20 @@ class PantsRun:
         return self
 
 
+# Stops the copy's pantsd once the process that made the copy is gone.
+_WATCHDOG = """
+import os, pathlib, signal, sys, time
+parent, root = int(sys.argv[1]), pathlib.Path(sys.argv[2])
+while os.getppid() == parent:
+    time.sleep(1)
+for pid_file in root.glob(".pids/*/pantsd/pid"):
+    try:
+        os.kill(int(pid_file.read_text()), signal.SIGTERM)
+    except (OSError, ValueError):
+        pass
+"""
+
+
 class RepoCopy:
     def __init__(self, root: Path) -> None:
         shutil.copytree(SANDBOX_COPY, root, symlinks=True)
@@ -41,6 +64,14 @@ class RepoCopy:
         # would point them at it): the snapshot leaves .git out.
         assert not (root / ".git").exists(), "the repository copy has a .git: see //:repository"
         self.root = root
+        atexit.register(self.stop_pantsd)
+        subprocess.Popen(
+            [sys.executable, "-I", "-c", _WATCHDOG, str(os.getpid()), str(root)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
 
     def path(self, relative: str) -> Path:
         return self.root / relative
@@ -49,11 +80,25 @@ class RepoCopy:
         return self.run("./pants", *args, env=env, timeout=timeout)
 
     def environment(self) -> dict[str, str]:
-        """What ./pants gets: a few variables from the test's environment, and no daemon, so
-        that each run stands alone and nothing outlives the test."""
+        """What ./pants gets: a few variables from the test's environment, and pantsd (a run
+        may turn it off with PANTS_PANTSD=false in `env`)."""
         environment = {key: os.environ[key] for key in PASSED_THROUGH if key in os.environ}
-        environment["PANTS_PANTSD"] = "false"
+        environment["PANTS_PANTSD"] = "true"
         return environment
+
+    def pantsd_pids(self) -> list[int]:
+        # Pants keeps pantsd's pid in .pids/<host fingerprint>/pantsd/pid ([GLOBAL] pants_subprocessdir).
+        return [int(path.read_text()) for path in self.root.glob(".pids/*/pantsd/pid")]
+
+    def stop_pantsd(self) -> None:
+        for pid in self.pantsd_pids():
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                continue
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and os.path.exists(f"/proc/{pid}"):
+                time.sleep(0.2)
 
     def run(self, *argv: str, env: dict[str, str] | None = None, timeout: float = 900) -> PantsRun:
         """Runs a command in the copy, e.g. ./pants or a build-support script that calls it."""
