@@ -1,7 +1,8 @@
 """Benchmarks our build against the seed's `pip install --target` build, side by side, in one run.
 
     ./pants run bench/bench.py [-- --runs 15] [-- --scaling | --scaling-only | --lock-check-only
-                                                  | --cold-split-only] [-- --deploy | --deploy-only]
+                                                  | --cold-split-only | --targets-only]
+                               [-- --deploy | --deploy-only]
 
 Writes dist/bench/results.md (Markdown tables of times and ratios, ours ÷ seed-style) and
 dist/bench/ratios.png (a bar chart of the ratios), and prints the tables. Both builds run from a
@@ -268,7 +269,9 @@ class OurBuild:
             f"--named-caches-dir={self.caches / cache / 'named_caches'}",
         ]
         before = daemon_cpu(self.repo) if pantsd else {}
-        timing = run(["./pants", *flags, *args], self.repo, env)
+        # PANTS_CONCURRENT=true (e.g. in the shell that started the benchmark) would run Pants
+        # without pantsd whatever --pantsd says.
+        timing = run(["./pants", *flags, *args], self.repo, {"PANTS_CONCURRENT": "false", **(env or {})})
         if not pantsd:
             return timing
         # pantsd is not our child: its CPU (and its processes') is read from /proc.
@@ -599,6 +602,11 @@ def main() -> int:
         "--lock-check-only", action="store_true", help="only what the lockfile check costs per ./pants run"
     )
     which.add_argument(
+        "--targets-only",
+        action="store_true",
+        help="only the targets table: cold, no-op and one-line edit, pantsd off and on (10 minutes)",
+    )
+    which.add_argument(
         "--cold-split-only",
         action="store_true",
         help="only the cold build's per-process split, beside the seed-style build (5 minutes)",
@@ -622,6 +630,9 @@ def main() -> int:
         return 0
     if args.cold_split_only:
         print("\n".join(measure_cold_split(work)))
+        return 0
+    if args.targets_only:
+        print("\n".join(targets_table(measure_targets_only(work, caches))))
         return 0
     if not (args.scaling_only or args.deploy_only):
         table, rows = compare(work, caches, args.runs)
@@ -717,6 +728,20 @@ def measure_targets(ours: OurBuild, seed: SeedBuild, pip_cache: Path, edited: Pa
         rows.append(TargetRow("one-line function edit", pantsd, edit, seed_build(), 0.10 if pantsd else None))
     ours.stop_pantsd()
     return rows
+
+
+def measure_targets_only(work: Path, caches: Path) -> list[TargetRow]:
+    """The targets table alone: both builds once to fill their download caches, then the rows."""
+    repo = copy_repository(work / "repo")
+    ours = OurBuild(repo, caches)
+    log("our first build (empty Pants caches; fills the download caches, untimed)...")
+    ours.package("a")
+    artifacts = discover(repo / "dist")
+    functions = [a for a in artifacts if a.metadata.is_function]
+    seed = SeedBuild(repo, work / "seed", artifacts, repo / "dist")
+    log("seed-style build (empty pip cache; fills it, untimed)...")
+    seed.build(work / "pip-cache")
+    return measure_targets(ours, seed, work / "pip-cache", handler_file(repo, functions[-1]))
 
 
 def targets_table(rows: list[TargetRow]) -> list[str]:
