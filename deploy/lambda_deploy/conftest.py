@@ -387,3 +387,24 @@ def aws_calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[AwsCalls]:
     yield calls
     problems = calls.problems()
     assert not problems, "The deploy tool made calls its IAM policy does not cover:\n" + "\n".join(problems)
+
+
+# What the deploy tests read back from the emulator.
+def layer_versions(aws: Aws, key: str) -> list[int]:
+    return [
+        v["Version"]
+        for v in aws.lambda_client.list_layer_versions(LayerName=LAYER_NAMES[key])["LayerVersions"]
+    ]
+
+
+def function_layers(aws: Aws, name: str) -> list[str]:
+    configuration = aws.lambda_client.get_function(FunctionName=name)["Configuration"]
+    return [layer["Arn"].rsplit(":layer:", 1)[1] for layer in configuration.get("Layers", [])]
+
+
+def code_sha256(aws: Aws, name: str) -> str:
+    return aws.lambda_client.get_function(FunctionName=name)["Configuration"]["CodeSha256"]
+
+
+def add_comment(text: str) -> str:
+    return text + "\n# changed\n"
