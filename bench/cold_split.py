@@ -2,8 +2,8 @@
 
 "Cold" as CI without a cache hit pays it: no process results cached (a fresh local store),
 downloads cached (the named caches of an earlier build), no pantsd. Pants' own workunit logger
-(`pants.backend.experimental.tools.workunit_logger` in Pants 2.17) writes every finished workunit with its start and
-duration; the processes among them are what this reads.
+(WORKUNIT_LOGGER, below) writes every finished workunit with its start and duration; the
+processes among them are what this reads.
 """
 
 from __future__ import annotations

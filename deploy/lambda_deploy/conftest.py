@@ -389,7 +389,7 @@ def aws_calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[AwsCalls]:
     assert not problems, "The deploy tool made calls its IAM policy does not cover:\n" + "\n".join(problems)
 
 
-# What the deploy tests read back from the emulator.
+# Shared by deploy_test.py and recovery_test.py: what they read back from the emulator, and an edit.
 def layer_versions(aws: Aws, key: str) -> list[int]:
     return [
         v["Version"]

@@ -83,10 +83,8 @@ async def check_in_lambda_sandbox(
         version = ".".join(map(str, platform.python_version))
         raise NoRuntimeInterpreter(
             f"Checking {field_set.address} in a Lambda-like sandbox imports its handler on "
-            f"CPython {version} ({platform.runtime}), and no working `python{version}` was found "
-            f"on [python-bootstrap].search_path (here: {', '.join(python.searched) or 'nothing'}). "
-            f"Install one (e.g. `pyenv install {version}`), or skip this check with "
-            f"`--{LambdaSandbox.options_scope}-skip`."
+            f"CPython {version} ({platform.runtime}), and {python.not_found(version)}, or skip "
+            f"this check with `--{LambdaSandbox.options_scope}-skip`."
         )
     script = FileContent(
         "__lambda_check/lambda_check.py",

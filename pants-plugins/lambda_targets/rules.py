@@ -449,6 +449,13 @@ class RuntimeInterpreter:
     version: str | None
     searched: tuple[str, ...]
 
+    def not_found(self, version: str) -> str:
+        """What every refusal for want of this CPython says: where we looked, and how to get one."""
+        return (
+            f"no working `python{version}` was found on [python-bootstrap].search_path (here: "
+            f"{', '.join(self.searched) or 'nothing'}). Install one (e.g. `pyenv install {version}`)"
+        )
+
 
 # Prints the full version and succeeds only on CPython of the wanted minor version. Must run on
 # any Python a search path may hold (2.7 included), and on pyenv shims, which fail unless
@@ -518,11 +525,9 @@ async def zip_tree(request: ZipTreeRequest) -> BuiltZip:
         version = ".".join(map(str, compile_for.python_version))
         raise NoRuntimeInterpreter(
             f"{request.address} sets `compile_bytecode=True` (the default for layers), which "
-            f"needs a local CPython {version} to compile for {compile_for.runtime}, and no "
-            f"working `python{version}` was found on [python-bootstrap].search_path (here: "
-            f"{', '.join(runtime_python.searched) or 'nothing'}). Install one (e.g. `pyenv "
-            f"install {version}`), or set `compile_bytecode=False` on the target to ship "
-            f"sources only."
+            f"needs a local CPython {version} to compile for {compile_for.runtime}, and "
+            f"{runtime_python.not_found(version)}, or set `compile_bytecode=False` on the target "
+            f"to ship sources only."
         )
     else:
         # Zipping sources needs no particular CPython. (Pex's interpreter discovery, which this
