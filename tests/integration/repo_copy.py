@@ -1,7 +1,10 @@
 """A copy of this repository in a temporary folder, and `./pants` run in it as a person would.
 
-The test sandbox holds the repository under repository/ (the root BUILD's `repository` target).
-The copy shares the machine's Pants bootstrap and caches, but has its own .pants.d and dist/.
+The test sandbox holds the repository under repository/ (the root BUILD's `repository` target),
+without the team's functions: the copy gets the sample functions of sample_functions/ in their
+place, so that the tests neither rerun after every edit to a function nor depend on which
+functions a team has. The copy shares the machine's Pants bootstrap and caches, but has its own
+.pants.d and dist/.
 
 ./pants runs in a copy with pantsd, as on a developer's machine: without it, every run spends
 10-15 s of CPU building Pants' rule graph before it does anything, and the integration tests run
@@ -22,6 +25,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 SANDBOX_COPY = Path("repository")
+# Where the functions live (README: "Add a function"), which the snapshot leaves out (root BUILD),
+# and the sample functions a copy gets there instead.
+FUNCTIONS = "src/python"
+SAMPLE_FUNCTIONS = "tests/integration/sample_functions"
 
 # What ./pants needs from the test's environment; nothing else leaks in.
 PASSED_THROUGH = ("PATH", "HOME", "PYENV_ROOT", "LAMBDA_BOOTSTRAP_CACHE", "LANG", "XDG_RUNTIME_DIR")
@@ -63,6 +70,8 @@ class RepoCopy:
         # Git commands in the copy must never reach the real repository (a worktree's .git file
         # would point them at it): the snapshot leaves .git out.
         assert not (root / ".git").exists(), "the repository copy has a .git: see //:repository"
+        assert not (root / FUNCTIONS).exists(), f"the repository copy has {FUNCTIONS}: see //:repository"
+        shutil.copytree(root / SAMPLE_FUNCTIONS, root / FUNCTIONS)
         self.root = root
         atexit.register(self.stop_pantsd)
         subprocess.Popen(
