@@ -76,6 +76,21 @@ class Workspace:
             shutil.copyfile(zip_path, copy.parent / recorded["artifact"])
             key = (function_name if recorded["kind"] == "function" else layer_name)(recorded["address"])
             self.artifacts[key] = copy.parent / recorded["artifact"]
+        # The repository deployed here has the functions built for these tests, not every function
+        # in the BUILD files: a team's others are not in the sandbox, and deploy would refuse them
+        # as "in the BUILD files but not built".
+        built = {
+            self.metadata(key)["address"]
+            for key in self.artifacts
+            if self.metadata(key)["kind"] == "function"
+        }
+        for key in self.artifacts:
+            self.write_metadata(
+                key,
+                lambda m: m.update(
+                    repository_functions={f: ls for f, ls in m["repository_functions"].items() if f in built}
+                ),
+            )
         self.write_config()
 
     def write_config(self, extra: str = "") -> Path:
