@@ -42,8 +42,11 @@ from lambda_deploy.plan import DeployTarget
 REGION = "eu-west-1"
 BUCKET = "test-artifacts"
 
-# What runtime_package_dependencies put in the test sandbox, found by their metadata files.
-BUILT_METADATA = sorted(Path(".").glob("*/*.metadata.json"))
+# Where runtime_package_dependencies put the built artifacts: the sandbox's root, laid out as
+# `./pants package` lays out dist/. Their metadata is as built: it lists every function in the
+# BUILD files (`repository_functions`), built here or not.
+BUILT_DIST = Path(".")
+BUILT_METADATA = sorted(BUILT_DIST.glob("*/*.metadata.json"))
 # The AWS names deploy.toml's naming convention gives them here (layers get the prefix "test-").
 LAYER_NAMES = {"pypi": "test-pypi", "framework": "test-framework"}
 FUNCTIONS = ("api-handler", "thumbnail")
