@@ -216,7 +216,10 @@ def test_two_applies_at_once_converge_on_one_version_of_each_layer(
         first, second = start_apply(workspace, slow.url), start_apply(workspace, slow.url)
         outputs = [run.communicate(timeout=600) for run in (first, second)]
 
-    assert [first.returncode, second.returncode] == [0, 0], outputs
+    assert [first.returncode, second.returncode] == [0, 0], "\n\n".join(
+        f"apply {n} exited {run.returncode}:\n{stdout}{stderr}"
+        for n, (run, (stdout, stderr)) in enumerate(zip((first, second), outputs), 1)
+    )
     # They did overlap: one found the other's layer versions, published or being published.
     assert "another deploy" in "".join(out for pair in outputs for out in pair), outputs
     print(*(out for pair in outputs for out in pair), sep="\n")
