@@ -50,17 +50,32 @@ class PantsRun:
         return self
 
 
-# Stops the copy's pantsd once the process that made the copy is gone.
+# Stops the copy's pantsd once the process that made the copy is gone. If that process was
+# killed while a ./pants it ran was starting pantsd (Pants cancels a running test when its inputs
+# change), pantsd writes its pid file only once it is up, seconds later: so the watchdog keeps
+# looking for a while. A pid is signalled only while it is still a pantsd (pids are reused).
 _WATCHDOG = """
 import os, pathlib, signal, sys, time
 parent, root = int(sys.argv[1]), pathlib.Path(sys.argv[2])
 while os.getppid() == parent:
     time.sleep(1)
-for pid_file in root.glob(".pids/*/pantsd/pid"):
+
+def is_pantsd(pid):
     try:
-        os.kill(int(pid_file.read_text()), signal.SIGTERM)
-    except (OSError, ValueError):
-        pass
+        return pathlib.Path(f"/proc/{pid}/cmdline").read_bytes().startswith(b"pantsd")
+    except FileNotFoundError:
+        return not pathlib.Path("/proc/self").exists()  # no /proc (macOS): trust the pid file
+
+deadline = time.monotonic() + 120
+while time.monotonic() < deadline:
+    for pid_file in root.glob(".pids/*/pantsd/pid"):
+        try:
+            pid = int(pid_file.read_text())
+            if is_pantsd(pid):
+                os.kill(pid, signal.SIGTERM)
+        except (OSError, ValueError):
+            pass
+    time.sleep(2)
 """
 
 
