@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -29,6 +30,10 @@ SANDBOX_COPY = Path("repository")
 # and the sample functions a copy gets there instead.
 FUNCTIONS = "src/python"
 SAMPLE_FUNCTIONS = "tests/integration/sample_functions"
+DEPLOY_CONFIG = "deploy/deploy.toml"
+# A table of deploy.toml that configures one function, e.g. [functions."src/python/x:lambda"]
+# (or one of its sub-tables), up to the next table.
+_FUNCTION_TABLE = re.compile(r'^\[functions\."(?P<address>[^"]+)"[^\n]*\n(?:(?!\[)[^\n]*\n?)*', re.MULTILINE)
 
 # What ./pants needs from the test's environment; nothing else leaks in.
 PASSED_THROUGH = ("PATH", "HOME", "PYENV_ROOT", "LAMBDA_BOOTSTRAP_CACHE", "LANG", "XDG_RUNTIME_DIR")
@@ -79,6 +84,18 @@ while time.monotonic() < deadline:
 """
 
 
+def _drop_tables_of_missing_functions(config: Path, root: Path) -> None:
+    """deploy.toml may configure the team's own functions, which the copy does not have, and
+    deploy refuses a table for a function it does not know: keep the tables of functions whose
+    folder the copy has (the samples', and any outside src/python)."""
+    text = config.read_text()
+    kept = _FUNCTION_TABLE.sub(
+        lambda table: table.group(0) if (root / table["address"].split(":")[0]).is_dir() else "", text
+    )
+    if kept != text:
+        config.write_text(kept)
+
+
 class RepoCopy:
     def __init__(self, root: Path) -> None:
         shutil.copytree(SANDBOX_COPY, root, symlinks=True)
@@ -87,6 +104,7 @@ class RepoCopy:
         assert not (root / ".git").exists(), "the repository copy has a .git: see //:repository"
         assert not (root / FUNCTIONS).exists(), f"the repository copy has {FUNCTIONS}: see //:repository"
         shutil.copytree(root / SAMPLE_FUNCTIONS, root / FUNCTIONS)
+        _drop_tables_of_missing_functions(root / DEPLOY_CONFIG, root)
         self.root = root
         atexit.register(self.stop_pantsd)
         subprocess.Popen(
