@@ -41,6 +41,8 @@ from lambda_deploy.plan import DeployTarget
 
 REGION = "eu-west-1"
 BUCKET = "test-artifacts"
+# Every test but the --local ones starts where real AWS would: bucket and functions exist.
+with_infrastructure = pytest.mark.usefixtures("infrastructure")
 
 # Where runtime_package_dependencies put the built artifacts: the sandbox's root, laid out as
 # `./pants package` lays out dist/. Their metadata is as built: it lists every function in the
@@ -70,30 +72,23 @@ class Workspace:
         self.root = root
         self.dist = root / "dist"
         self.artifacts: dict[str, Path] = {}
-        for metadata in BUILT_METADATA:
-            copy = self.dist / metadata
-            copy.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(metadata, copy)
-            recorded = json.loads(metadata.read_text())
-            zip_path = metadata.parent / recorded["artifact"]
-            shutil.copyfile(zip_path, copy.parent / recorded["artifact"])
-            key = (function_name if recorded["kind"] == "function" else layer_name)(recorded["address"])
-            self.artifacts[key] = copy.parent / recorded["artifact"]
+        records = {metadata: json.loads(metadata.read_text()) for metadata in BUILT_METADATA}
         # The repository deployed here has the functions built for these tests, not every function
         # in the BUILD files: a team's others are not in the sandbox, and deploy would refuse them
         # as "in the BUILD files but not built".
-        built = {
-            self.metadata(key)["address"]
-            for key in self.artifacts
-            if self.metadata(key)["kind"] == "function"
-        }
-        for key in self.artifacts:
-            self.write_metadata(
-                key,
-                lambda m: m.update(
-                    repository_functions={f: ls for f, ls in m["repository_functions"].items() if f in built}
-                ),
-            )
+        built = {recorded["address"] for recorded in records.values() if recorded["kind"] == "function"}
+        for metadata, recorded in records.items():
+            recorded["repository_functions"] = {
+                function: layers
+                for function, layers in recorded["repository_functions"].items()
+                if function in built
+            }
+            copy = self.dist / metadata
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            copy.write_text(json.dumps(recorded, indent=2, sort_keys=True))
+            shutil.copyfile(metadata.parent / recorded["artifact"], copy.parent / recorded["artifact"])
+            key = (function_name if recorded["kind"] == "function" else layer_name)(recorded["address"])
+            self.artifacts[key] = copy.parent / recorded["artifact"]
         self.write_config()
 
     def write_config(self, extra: str = "") -> Path:

@@ -23,11 +23,9 @@ from lambda_deploy.conftest import (
     create_infrastructure,
     function_layers,
     layer_versions,
+    with_infrastructure,
 )
 from lambda_deploy.lambda_front import LambdaFront
-
-# Every test but the --local one starts where real AWS would: bucket and functions exist.
-with_infrastructure = pytest.mark.usefixtures("infrastructure")
 
 
 @with_infrastructure

@@ -10,7 +10,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 
 import pytest
 from botocore.exceptions import EndpointConnectionError
@@ -25,6 +24,7 @@ from lambda_deploy.conftest import (
     FUNCTIONS,
     LAYER_NAMES,
     FrontedEmulator,
+    Run,
     ThrottlingProxy,
     Workspace,
     add_comment,
@@ -32,12 +32,10 @@ from lambda_deploy.conftest import (
     create_infrastructure,
     function_layers,
     layer_versions,
+    with_infrastructure,
 )
 from lambda_deploy.lambda_front import LambdaFront
 from lambda_deploy.plan import DeployTarget, make_plan
-
-# Every test but the --local one starts where real AWS would: bucket and functions exist.
-with_infrastructure = pytest.mark.usefixtures("infrastructure")
 
 
 @with_infrastructure
@@ -69,9 +67,12 @@ def test_a_failure_between_steps_is_finished_by_a_rerun(
     assert function_layers(aws, "thumbnail") == ["test-pypi:1", "test-framework:1"]
 
 
-def interfering(aws: Aws, times: int) -> tuple[list[str], Callable[[str, str | None, bytes], bytes]]:
-    """A rewrite hook for an outer front: just before each of the deploy's first `times` updates of
-    api-handler's layers reaches Lambda, someone else empties its layer list."""
+def apply_interfered(
+    workspace: Workspace, emulator: FrontedEmulator, aws: Aws, times: int
+) -> tuple[Run, list[str]]:
+    """apply through a front where, just before each of the deploy's first `times` updates of
+    api-handler's layers reaches Lambda, someone else empties its layer list. Returns the run and
+    the revisions those interfering updates made."""
     revisions: list[str] = []
 
     def hook(operation: str, name: str | None, body: bytes) -> bytes:
@@ -80,7 +81,8 @@ def interfering(aws: Aws, times: int) -> tuple[list[str], Callable[[str, str | N
             revisions.append(changed["RevisionId"])
         return body
 
-    return revisions, hook
+    with LambdaFront(emulator.endpoint_url, rewrite=hook) as front:
+        return workspace.deploy("apply", "--endpoint-url", front.url), revisions
 
 
 @with_infrastructure
@@ -89,10 +91,7 @@ def test_a_function_changed_under_the_deploy_is_planned_again_and_converges(
 ) -> None:
     workspace.deploy("apply", "--endpoint-url", emulator.endpoint_url)
     workspace.edit("framework", "python/test_common_framework/utils.py", add_comment)
-    revisions, hook = interfering(aws, times=1)
-
-    with LambdaFront(emulator.endpoint_url, rewrite=hook) as front:
-        run = workspace.deploy("apply", "--endpoint-url", front.url)
+    run, revisions = apply_interfered(workspace, emulator, aws, times=1)
 
     assert run.exit_code == 0, run.output
     assert len(revisions) == 1  # it lost one race: Lambda refused its update (409, then 412)
@@ -107,10 +106,7 @@ def test_a_function_that_keeps_changing_fails_after_bounded_attempts_naming_its_
 ) -> None:
     workspace.deploy("apply", "--endpoint-url", emulator.endpoint_url)
     workspace.edit("framework", "python/test_common_framework/utils.py", add_comment)
-    revisions, hook = interfering(aws, times=10)
-
-    with LambdaFront(emulator.endpoint_url, rewrite=hook) as front:
-        run = workspace.deploy("apply", "--endpoint-url", front.url)
+    run, revisions = apply_interfered(workspace, emulator, aws, times=10)
 
     assert run.exit_code == 1
     assert len(revisions) == MAX_ATTEMPTS
