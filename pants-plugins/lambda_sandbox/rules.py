@@ -7,6 +7,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from lambda_artifacts.artifact_zip import BUDGET_SHARE_OF_LIMIT, UNZIPPED_LIMIT_BYTES
 from lambda_targets.platforms import LambdaPlatform
 from lambda_targets.rules import (
     NoRuntimeInterpreter,
@@ -104,6 +105,8 @@ async def check_in_lambda_sandbox(
                 f"--glibc={'.'.join(map(str, platform.glibc))}",
                 f"--machine={platform.machine}",
                 f"--handler={metadata['handler']}",
+                f"--limit={UNZIPPED_LIMIT_BYTES}",
+                f"--budget={BUDGET_SHARE_OF_LIMIT}",
             ),
             input_digest=input_digest,
             # `unshare` and `mount`, to make /opt and /var/task read-only for real. The

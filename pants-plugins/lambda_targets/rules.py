@@ -27,6 +27,7 @@ import re
 from dataclasses import dataclass
 
 from lambda_artifacts.artifact_zip import (
+    BUDGET_SHARE_OF_LIMIT,
     UNZIPPED_LIMIT_BYTES,
     WARN_SHARE_OF_LIMIT,
     canonical_name,
@@ -373,6 +374,13 @@ def size_warning(subject: str, total: int) -> str | None:
         f"{100 * WARN_SHARE_OF_LIMIT:.0f}%, one more dependency or version bump may not fit: the "
         f"artifact's report lists its largest distributions, and `exclude` drops what is never "
         f"imported."
+        + (
+            f" That is over this repository's budget of {BUDGET_SHARE_OF_LIMIT:.0%} "
+            f"(BUDGET_SHARE_OF_LIMIT in lib/lambda_artifacts/artifact_zip.py): `./pants test` fails "
+            f"the Lambda-sandbox check of every function this large."
+            if total > BUDGET_SHARE_OF_LIMIT * limit
+            else ""
+        )
     )
 
 
