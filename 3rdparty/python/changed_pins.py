@@ -15,9 +15,11 @@ whose pinned lines changed:
 
 For `package`, a requirement change selects the layers that contain it and the functions that
 ship their requirements themselves (`include_requirements=True`): a code-only function zip does
-not change when a pin does. For `test`, it selects every dependent (a function's check runs with
-its layers), and the tests that run ./pants in a copy of the repository (they depend on the
-`repository_snapshot` target), since they build from the lockfiles.
+not change when a pin does. For `test`, it selects every dependent: the tests of code that
+imports a changed requirement, and the Lambda-sandbox check of every function that runs with a
+layer holding one (a function is a dependent of its `layers`); and the tests that run ./pants in
+a copy of the repository (they depend on the `repository_snapshot` target), since they build
+from the lockfiles.
 
 Everything is read from `./pants peek ::` (targets, their types, sources, resolves and
 dependencies) and git; nothing names our targets. Standard library only, so CI can run it with

@@ -20,6 +20,7 @@ from pants.engine.target import (
     COMMON_TARGET_FIELDS,
     BoolField,
     InvalidTargetException,
+    SpecialCasedDependencies,
     StringField,
     StringSequenceField,
     Target,
@@ -97,7 +98,11 @@ class PythonAwsLambdaLayerDependenciesField(PythonFaaSDependencies):
 # dropping them (see README.md).
 
 
-class PythonAwsLambdaLayersField(StringSequenceField):
+class PythonAwsLambdaLayersField(SpecialCasedDependencies):
+    # Special-cased dependencies: `dependents`, `peek` and `--changed-since` see the function as a
+    # dependent of its layers (a change to a layer reruns the function's Lambda-sandbox check,
+    # which runs it with them), but the function's own closure (`TransitiveTargets`) leaves them
+    # out: its zip holds none of their code.
     alias = "layers"
     default = ()
     help = help_text(f"""
