@@ -186,8 +186,7 @@ def test_no_shared_object_needs_a_newer_glibc_than_lambdas(sandbox: LambdaSandbo
 
 @pytest.mark.parametrize("artifact", find_metadata(Path(".")), ids=lambda m: m.address)
 def test_the_unzipped_size_packaging_recorded_is_what_unzipping_gives(artifact: ArtifactMetadata) -> None:
-    # Packaging, every function's Lambda-sandbox check and the deploy preflight hold function +
-    # layers to Lambda's limit (and the budget) by these numbers.
+    # Packaging and the deploy preflight hold function + layers to Lambda's limit by these numbers.
     assert artifact.unzipped_bytes == unzipped_size(artifact.artifact) > 0
 
 
