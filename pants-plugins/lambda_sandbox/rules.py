@@ -9,12 +9,8 @@ from typing import Any
 
 from lambda_artifacts.artifact_zip import BUDGET_SHARE_OF_LIMIT, UNZIPPED_LIMIT_BYTES
 from lambda_targets.platforms import LambdaPlatform
-from lambda_targets.rules import (
-    NoRuntimeInterpreter,
-    PythonAwsLambdaFieldSet,
-    RuntimeInterpreter,
-    RuntimeInterpreterRequest,
-)
+from lambda_targets.interpreters import NoRuntimeInterpreter, RuntimeInterpreter, RuntimeInterpreterRequest
+from lambda_targets.rules import PythonAwsLambdaFieldSet
 from lambda_targets.target_types import PythonAwsLambdaHandlerField
 from pants.core.goals.package import BuiltPackage
 from pants.core.goals.test import TestFieldSet, TestRequest, TestResult, TestSubsystem

@@ -39,6 +39,10 @@ _OLDEST_MANYLINUX_GLIBC = {"x86_64": (2, 5), "aarch64": (2, 17)}
 # PEP 513/571/599 names for the glibc versions that had a legacy manylinux alias.
 _LEGACY_MANYLINUX = {(2, 17): "manylinux2014", (2, 12): "manylinux2010", (2, 5): "manylinux1"}
 
+# The glibc versions of the manylinux platforms uv's `--python-platform` offers (uv 0.13: 2.17,
+# as manylinux2014, then 2.28 and up; see `uv pip install --help`).
+_UV_MANYLINUX_GLIBC = ((2, 17), *((2, minor) for minor in (28, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40)))
+
 KNOWN_RUNTIMES = tuple(_RUNTIME_GLIBC)
 KNOWN_ARCHITECTURES = tuple(_ARCHITECTURE_MACHINE)
 
@@ -80,6 +84,21 @@ class LambdaPlatform:
     def slug(self) -> str:
         """A file-name-friendly id, e.g. `python3.11-x86_64`."""
         return f"{self.runtime}-{self.architecture}"
+
+    @property
+    def uv_python_platform(self) -> str:
+        """uv's `--python-platform` for this runtime: the newest manylinux it offers that the
+        runtime's glibc can load. Amazon Linux 2 (glibc 2.26) gets `x86_64-manylinux_2_17`, since
+        uv offers nothing between 2.17 and 2.28, so a wheel built for glibc 2.18-2.26 only is
+        passed over (the lock, also uv, then picks a release with an older wheel); Amazon Linux
+        2023 gets `manylinux_2_34` exactly. Upstream Pants 2.34 maps them the same way."""
+        glibc = max(version for version in _UV_MANYLINUX_GLIBC if version <= self.glibc)
+        return f"{self.machine}-manylinux_{glibc[0]}_{glibc[1]}"
+
+    @property
+    def python_version_string(self) -> str:
+        """`3.11`: uv's `--python-version`."""
+        return ".".join(map(str, self.python_version))
 
     def describe(self) -> str:
         return (

@@ -92,3 +92,24 @@ def test_complete_platform_is_what_pex_reads() -> None:
 def test_unknown_platforms_are_refused(runtime: str, architecture: str) -> None:
     with pytest.raises(UnknownLambdaPlatform, match="known:"):
         LambdaPlatform(runtime, architecture)
+
+
+@pytest.mark.parametrize(
+    "runtime, architecture, expected",
+    [
+        ("python3.9", "x86_64", "x86_64-manylinux_2_17"),
+        ("python3.11", "x86_64", "x86_64-manylinux_2_17"),
+        ("python3.11", "arm64", "aarch64-manylinux_2_17"),
+        ("python3.12", "x86_64", "x86_64-manylinux_2_34"),
+        ("python3.13", "arm64", "aarch64-manylinux_2_34"),
+    ],
+)
+def test_uv_gets_the_newest_manylinux_it_offers_that_the_runtime_loads(
+    runtime: str, architecture: str, expected: str
+) -> None:
+    platform = LambdaPlatform(runtime, architecture)
+
+    assert platform.uv_python_platform == expected
+    # Never newer than the runtime's glibc: such wheels would fail to load on Lambda.
+    glibc = tuple(int(part) for part in expected.rsplit("_", 2)[-2:])
+    assert glibc <= platform.glibc

@@ -6,6 +6,7 @@ fields as upstream, so upgrading Pants means deleting this plugin. Never enable
 See https://www.pantsbuild.org/2.18/docs/awslambda-python.
 """
 
+from lambda_targets import interpreters, uv
 from lambda_targets import rules as lambda_rules
 from lambda_targets.target_types import PythonAWSLambda, PythonAWSLambdaLayer
 from pants.backend.python.util_rules import faas
@@ -28,6 +29,9 @@ def rules():
         *shared_faas_rules,
         UnionRule(InferDependenciesRequest, faas.InferPythonFaaSHandlerDependency),
         *lambda_rules.rules(),
+        *interpreters.rules(),
+        *uv.rules(),
+        *uv.Uv.rules(),
     ]
 
 

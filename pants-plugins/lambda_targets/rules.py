@@ -23,7 +23,6 @@ import importlib.resources
 import json
 import logging
 import os
-import re
 from dataclasses import dataclass
 
 from lambda_artifacts.artifact_zip import (
@@ -38,8 +37,11 @@ from lambda_artifacts.artifact_zip import (
     size_status,
 )
 from lambda_artifacts.metadata import METADATA_VERSION, metadata_path
+from lambda_targets.interpreters import NoRuntimeInterpreter, RuntimeInterpreter, RuntimeInterpreterRequest
+from lambda_targets.locked_pins import PinsNotRecorded, locked_pins, pins_for, relock_command
 from lambda_targets.platforms import LambdaPlatform
 from lambda_targets.repository_platform import locked_platform
+from lambda_targets.uv import UvInstalledTree, UvInstallRequest
 from lambda_targets.target_types import (
     AWSLambdaArchitectureField,
     PythonAWSLambda,
@@ -53,7 +55,7 @@ from lambda_targets.target_types import (
     PythonAwsLambdaLayersField,
     PythonAwsLambdaRuntime,
 )
-from pants.backend.python.target_types import PexLayout, PythonRequirementsField
+from pants.backend.python.target_types import PythonRequirementsField
 from pants.backend.python.util_rules.faas import (
     PythonFaaSCompletePlatforms,
     PythonFaaSDependencies,
@@ -61,20 +63,16 @@ from pants.backend.python.util_rules.faas import (
     ResolvePythonFaaSHandlerRequest,
 )
 from pants.backend.python.util_rules.interpreter_constraints import InterpreterConstraints
-from pants.backend.python.util_rules.pex import CompletePlatforms, Pex, PythonExecutable
-from pants.backend.python.util_rules.pex_cli import PexCliProcess
+from pants.backend.python.util_rules.pex import CompletePlatforms, PythonExecutable
 from pants.backend.python.util_rules.pex_from_targets import (
     ChosenPythonResolve,
     ChosenPythonResolveRequest,
-    PexFromTargetsRequest,
 )
 from pants.backend.python.util_rules.python_sources import (
     PythonSourceFilesRequest,
     StrippedPythonSourceFiles,
 )
 from pants.core.goals.package import BuiltPackage, BuiltPackageArtifact, OutputPathField, PackageFieldSet
-from pants.core.subsystems.python_bootstrap import PythonBootstrap
-from pants.core.util_rules.system_binaries import BinaryPathRequest, BinaryPaths, BinaryPathTest
 from pants.engine.addresses import Address, Addresses, UnparsedAddressInputs
 from pants.engine.fs import (
     EMPTY_DIGEST,
@@ -86,7 +84,6 @@ from pants.engine.fs import (
     FileContent,
     MergeDigests,
     PathGlobs,
-    RemovePrefix,
     Snapshot,
 )
 from pants.engine.process import Process, ProcessResult
@@ -433,77 +430,10 @@ class ZipTreeRequest:
     description: str
 
 
-class NoRuntimeInterpreter(Exception):
-    pass
-
-
 @dataclass(frozen=True)
 class BuiltZip:
     digest: Digest
     report: dict
-
-
-@dataclass(frozen=True)
-class RuntimeInterpreterRequest:
-    python_version: tuple[int, int]
-
-
-@dataclass(frozen=True)
-class RuntimeInterpreter:
-    """A local CPython of a runtime's minor version, or None and where we looked."""
-
-    path: str | None
-    # The full version, e.g. `3.12.1`.
-    version: str | None
-    searched: tuple[str, ...]
-
-    def not_found(self, version: str) -> str:
-        """What every refusal for want of this CPython says: where we looked, and how to get one."""
-        return (
-            f"no working `python{version}` was found on [python-bootstrap].search_path (here: "
-            f"{', '.join(self.searched) or 'nothing'}). Install one (e.g. `pyenv install {version}`)"
-        )
-
-
-# Prints the full version and succeeds only on CPython of the wanted minor version. Must run on
-# any Python a search path may hold (2.7 included), and on pyenv shims, which fail unless
-# selected: a failure only rules the candidate out.
-_VERSION_PROBE = (
-    "import sys; v = sys.version_info; print('%d.%d.%d' % tuple(v[:3])); "
-    "sys.exit(0 if sys.implementation.name == 'cpython' and tuple(v[:2]) == ({}, {}) else 1)"
-)
-
-
-@rule(desc="Find the Lambda runtime's CPython", level=LogLevel.DEBUG)
-async def find_runtime_interpreter(
-    request: RuntimeInterpreterRequest, python_bootstrap: PythonBootstrap
-) -> RuntimeInterpreter:
-    """`pythonX.Y` on [python-bootstrap].search_path (pyenv, PATH, ...), checked by running it.
-
-    Not Pants' `PythonExecutable`: that runs Pex's interpreter discovery, and Pex v2.1.137 cannot
-    import its own vendored code on CPython 3.12 and 3.13, so it calls them broken. Compiling
-    bytecode needs only the interpreter itself.
-
-    Any patch release of the runtime's minor version will do: the bytecode format (its magic
-    number) is fixed within a minor version, and Lambda updates the patch release under us anyway.
-    The CPU does not matter either: bytecode is the same on every architecture, so the local
-    x86_64 CPython 3.13 compiles valid .pyc for python3.13 on arm64.
-    """
-    major, minor = request.python_version
-    paths = await Get(
-        BinaryPaths,
-        BinaryPathRequest(
-            search_path=python_bootstrap.interpreter_search_paths,
-            binary_name=f"python{major}.{minor}",
-            test=BinaryPathTest(["-c", _VERSION_PROBE.format(major, minor)], fingerprint_stdout=False),
-        ),
-    )
-    searched = tuple(python_bootstrap.interpreter_search_paths)
-    found = paths.first_path
-    if found is None:
-        return RuntimeInterpreter(None, None, searched)
-    # Without fingerprinting, BinaryPath keeps the probe's output: the version it printed.
-    return RuntimeInterpreter(found.path, found.fingerprint.strip(), searched)
 
 
 @rule(desc="Zip a Lambda artifact", level=LogLevel.DEBUG)
@@ -591,50 +521,53 @@ async def _repository_functions(all_targets: AllTargets) -> dict[str, list[str]]
     return {str(t.address): [str(a) for a in addresses] for t, addresses in zip(functions, layers)}
 
 
-# A pinned line of a requirements-style lockfile: `name==version` or `name @ url`.
-_LOCK_LINE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[[^\]]*\])?\s*(?:==|@)", re.MULTILINE)
-
-
-async def _check_locked_for(address: Address, platform: LambdaPlatform) -> None:
-    """The target's resolve must be locked for its platform: a lock for another runtime or
-    architecture pins wheels that would not load on it (and pip would not say so)."""
+async def _locked_pins(address: Address, platform: LambdaPlatform, subject: str) -> UvInstallRequest:
+    """What uv installs for the target: the pins of its resolve's lockfile that its requirements
+    need. The lockfile must pin every one of them, and be locked for the target's platform: a lock
+    for another runtime or architecture pins wheels that would not load on it."""
     resolve, transitive = await MultiGet(
         Get(ChosenPythonResolve, ChosenPythonResolveRequest(Addresses([address]))),
         Get(TransitiveTargets, TransitiveTargetsRequest([address])),
     )
     lockfile = resolve.lockfile.url
+    relock = relock_command(resolve.name)
     contents = await Get(DigestContents, PathGlobs([lockfile]))
     text = contents[0].content.decode() if contents else ""
-    # Pants hands a requirements-style lockfile to pip as constraints: a requirement it does not
-    # pin would be resolved freely, into the artifact.
-    pinned = {canonical_name(m.group(1)) for m in _LOCK_LINE.finditer(text)}
+    requirements = {
+        (requirement, target.address)
+        for target in transitive.closure
+        if target.has_field(PythonRequirementsField)
+        for requirement in target[PythonRequirementsField].value
+    }
+    pinned = locked_pins(text)
     unpinned = sorted(
-        {
-            f"{requirement} (from {target.address})"
-            for target in transitive.closure
-            if target.has_field(PythonRequirementsField)
-            for requirement in target[PythonRequirementsField].value
-            if canonical_name(requirement.project_name) not in pinned
-        }
+        f"{requirement} (from {owner})"
+        for requirement, owner in requirements
+        if canonical_name(requirement.project_name) not in pinned
     )
     if unpinned:
         raise InvalidTargetException(
-            f"{address} depends on requirements that {lockfile} does not pin, so they would be "
-            f"resolved unpinned into the artifact: {', '.join(unpinned)}. Put each in the "
-            f"requirements file the resolve `{resolve.name}` is locked from (3rdparty/python/), "
-            f"then run `./pants run 3rdparty/python/lock.py -- --resolve {resolve.name}`."
+            f"{address} depends on requirements that {lockfile} does not pin: "
+            f"{', '.join(unpinned)}. Put each in the requirements file the resolve "
+            f"`{resolve.name}` is locked from (3rdparty/python/), then run `{relock}`."
         )
     locked = locked_platform(text)
-    if locked == (platform.runtime, platform.architecture):
-        return
-    raise InvalidTargetException(
-        f"{address} is built for Lambda {platform.runtime} {platform.architecture}, but its "
-        f"resolve `{resolve.name}` ({lockfile}) was "
-        + (f"locked for Lambda {' '.join(locked)}" if locked else "not locked for a Lambda platform")
-        + ": its pins may have no wheel that loads there. Set `runtime` and `architecture` once, in "
-        f"the root BUILD's `__defaults__`, rather than on this target, and relock with "
-        f"`./pants run 3rdparty/python/lock.py -- --resolve {resolve.name}`."
-    )
+    if locked != (platform.runtime, platform.architecture):
+        raise InvalidTargetException(
+            f"{address} is built for Lambda {platform.runtime} {platform.architecture}, but its "
+            f"resolve `{resolve.name}` ({lockfile}) was "
+            + (f"locked for Lambda {' '.join(locked)}" if locked else "not locked for a Lambda platform")
+            + ": its pins may have no wheel that loads there. Set `runtime` and `architecture` "
+            f"once, in the root BUILD's `__defaults__`, rather than on this target, and relock "
+            f"with `{relock}`."
+        )
+    try:
+        pins = pins_for(
+            text, (r.project_name for r, _ in requirements), lockfile=lockfile, relock_command=relock
+        )
+    except PinsNotRecorded as e:
+        raise InvalidTargetException(f"{address}: {e}") from e
+    return UvInstallRequest(pins, platform, subject, lockfile)
 
 
 def _reexported_handler(handler: ResolvedPythonFaaSHandler) -> FileContent:
@@ -644,66 +577,48 @@ def _reexported_handler(handler: ResolvedPythonFaaSHandler) -> FileContent:
 
 
 async def _installed_with_requirements(
-    request: BuildLambdaArtifactRequest, complete_platforms: CompletePlatforms, additional_sources: Digest
+    request: BuildLambdaArtifactRequest, platform: LambdaPlatform | None, additional_sources: Digest
 ) -> Digest:
-    """The artifact's tree, third-party distributions included: resolved into a PEX for the
-    Lambda platform, then installed flat (under the layer's prefix)."""
-    pex = await Get(
-        Pex,
-        PexFromTargetsRequest(
-            addresses=[request.address],
-            internal_only=False,
-            include_requirements=request.include_requirements,
-            include_source_files=request.include_sources,
-            output_filename="lambda_repository.pex",
-            complete_platforms=complete_platforms,
-            layout=PexLayout.PACKED,
-            # Installed into a tree right away: deflating the distributions into the PEX would
-            # only be undone (246 MB for the PyPI layer, about 10 s of one core).
-            additional_args=("--no-compress",),
-            additional_sources=additional_sources,
-            warn_for_transitive_files_targets=True,
-            description=f"Resolve {request.target_alias} {request.address}",
-        ),
+    """The artifact's tree, third-party distributions included: the lockfile's pins installed by
+    uv for the Lambda platform, beside the first-party sources (under the layer's prefix)."""
+    subject = f"{request.target_alias} {request.address}"
+    if platform is None:
+        raise InvalidTargetException(
+            f"The {subject} sets `complete_platforms`, which this plugin cannot install "
+            f"third-party code for: uv chooses wheels by Lambda runtime and architecture. Set "
+            f"`runtime` and `architecture` instead (best once, in the root BUILD's "
+            f"`__defaults__`), or `include_requirements=False`."
+        )
+    install_request = await _locked_pins(request.address, platform, subject)
+    installed, first_party = await MultiGet(
+        Get(UvInstalledTree, UvInstallRequest, install_request),
+        Get(Digest, FirstPartyTreeRequest(request.address, request.include_sources, additional_sources)),
     )
-
-    tree = "lambda_tree"
-    install_input = await Get(Digest, MergeDigests([pex.digest, complete_platforms.digest]))
-    install = await Get(
-        ProcessResult,
-        PexCliProcess(
-            subcommand=("venv", "create"),
-            extra_args=(
-                f"--dest-dir={tree}",
-                f"--pex-repository={pex.name}",
-                "--layout=flat",
-                *((f"--prefix={request.prefix}",) if request.prefix else ()),
-                *complete_platforms.generate_pex_arg_list(),
-            ),
-            additional_input_digest=install_input,
-            output_directories=(tree,),
-            description=f"Install {request.target_alias} {request.address}",
-        ),
-    )
-
-    return await Get(Digest, RemovePrefix(install.output_digest, tree))
+    tree = await Get(Digest, MergeDigests([installed.digest, first_party]))
+    return await Get(Digest, AddPrefix(tree, request.prefix)) if request.prefix else tree
 
 
-async def _first_party_tree(request: BuildLambdaArtifactRequest, additional_sources: Digest) -> Digest:
-    """The artifact's tree when it ships no third-party code (functions, by default): its
-    sources and resources, stripped of their source roots, laid out as the PEX route would lay
-    them out, without building and installing a PEX (two Pex runs a function saved)."""
+@dataclass(frozen=True)
+class FirstPartyTreeRequest:
+    address: Address
+    include_sources: bool
+    additional_sources: Digest
+
+
+@rule(desc="Collect a Lambda artifact's first-party code", level=LogLevel.DEBUG)
+async def first_party_tree(request: FirstPartyTreeRequest) -> Digest:
+    """The target's sources and resources, stripped of their source roots (as Lambda imports
+    them), plus the generated handler module."""
     if not request.include_sources:
-        return additional_sources
+        return request.additional_sources
     transitive = await Get(TransitiveTargets, TransitiveTargetsRequest([request.address]))
     sources = await Get(
         StrippedPythonSourceFiles,
         PythonSourceFilesRequest(transitive.closure, include_resources=True, include_files=False),
     )
-    tree = await Get(
-        Digest, MergeDigests([sources.stripped_source_files.snapshot.digest, additional_sources])
+    return await Get(
+        Digest, MergeDigests([sources.stripped_source_files.snapshot.digest, request.additional_sources])
     )
-    return await Get(Digest, AddPrefix(tree, request.prefix)) if request.prefix else tree
 
 
 @rule(desc="Build a Python AWS Lambda artifact", level=LogLevel.DEBUG)
@@ -715,8 +630,6 @@ async def build_lambda_artifact(
         LambdaPlatformRequest(request.runtime, request.architecture, request.complete_platforms),
     )
     complete_platforms = lambda_platform.complete_platforms
-    if request.include_requirements and lambda_platform.platform is not None:
-        await _check_locked_for(request.address, lambda_platform.platform)
 
     additional_sources = EMPTY_DIGEST
     handler_spec = None
@@ -726,9 +639,16 @@ async def build_lambda_artifact(
         handler_spec = f"{handler.module}:{handler.func}"
 
     if request.include_requirements:
-        installed_tree = await _installed_with_requirements(request, complete_platforms, additional_sources)
+        installed_tree = await _installed_with_requirements(
+            request, lambda_platform.platform, additional_sources
+        )
     else:
-        installed_tree = await _first_party_tree(request, additional_sources)
+        first_party = await Get(
+            Digest, FirstPartyTreeRequest(request.address, request.include_sources, additional_sources)
+        )
+        installed_tree = (
+            await Get(Digest, AddPrefix(first_party, request.prefix)) if request.prefix else first_party
+        )
 
     if request.compile_bytecode and lambda_platform.platform is None:
         raise InvalidTargetException(

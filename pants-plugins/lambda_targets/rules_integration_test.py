@@ -1,7 +1,7 @@
 """Builds a real layer and a real function with Pants' engine, then opens the zips.
 
-Hermetic: the one requirement is a wheel written by the test into a find-links folder, so no
-index is needed. Pex is the project's own pinned Pex PEX, which ./pants bootstraps.
+Hermetic: the requirements are wheels written by the test into a find-links folder, so no index
+is needed. uv is the project's own pinned uv, which ./pants fetched.
 """
 
 from __future__ import annotations
@@ -42,14 +42,14 @@ PANTS_TOML = Path("pants.toml")
 CPYTHON_313_MAGIC = (3571).to_bytes(2, "little") + b"\r\n"
 
 
-def wheel(name: str, version: str, files: dict[str, str]) -> tuple[str, bytes]:
-    """A minimal pure-Python wheel."""
+def wheel(name: str, version: str, files: dict[str, str], tag: str = "py3-none-any") -> tuple[str, bytes]:
+    """A minimal wheel (pure Python unless `tag` says otherwise)."""
     dist_info = f"{name}-{version}.dist-info"
     contents = {
         **files,
         f"{dist_info}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
         f"{dist_info}/WHEEL": (
-            "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+            f"Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: {tag}\n"
         ),
     }
     record = []
@@ -61,12 +61,14 @@ def wheel(name: str, version: str, files: dict[str, str]) -> tuple[str, bytes]:
     with zipfile.ZipFile(buffer, "w") as zf:
         for path, text in contents.items():
             zf.writestr(path, text)
-    return f"{name}-{version}-py3-none-any.whl", buffer.getvalue()
+    return f"{name}-{version}-{tag}.whl", buffer.getvalue()
 
 
-def lockfile(runtime: str, architecture: str) -> str:
-    """A lockfile as the lock command writes it for a Lambda platform (header trimmed)."""
+def lockfile(runtime: str, architecture: str, pins: dict[str, list[str]] | None = None) -> str:
+    """A lockfile as the lock command writes it for a Lambda platform (header trimmed): each pin,
+    and which top-level requirements need it."""
     platform = {"runtime": runtime, "architecture": architecture}
+    pins = {"greeting==1.0": ["greeting"]} if pins is None else pins
     header = json.dumps(
         {
             "version": 3,
@@ -77,13 +79,14 @@ def lockfile(runtime: str, architecture: str) -> str:
             "only_binary": [],
             "no_binary": [],
             "lambda_platform": platform,
+            "required_by": {line.split("==")[0]: needed_by for line, needed_by in pins.items()},
         }
     )
     return (
         "# --- BEGIN PANTS LOCKFILE METADATA: DO NOT EDIT OR REMOVE ---\n"
         f"# {header}\n"
         "# --- END PANTS LOCKFILE METADATA ---\n"
-        "greeting==1.0\n"
+        + "".join(f"{line}\n" for line in pins)
     )
 
 
@@ -100,6 +103,9 @@ def rule_runner(tmp_path: Path) -> RuleRunner:
             "greeting-1.0.data/scripts/greet": "#!python\nimport greeting\nprint(greeting.hello())\n",
         },
     )
+    (find_links / name).write_bytes(content)
+    # Built against glibc 2.28, newer than Lambda python3.11's 2.26: no wheel that fits.
+    name, content = wheel("native", "1.0", {"native/__init__.py": ""}, tag="cp311-cp311-manylinux_2_28_x86_64")
     (find_links / name).write_bytes(content)
 
     rule_runner = RuleRunner(
@@ -121,17 +127,26 @@ def rule_runner(tmp_path: Path) -> RuleRunner:
             PythonRequirementTarget,
         ],
     )
-    # The project's Pex pin and the Pex PEX that ./pants built from it (Pants' default
+    # The project's Pex and uv pins, and the tools ./pants made from them (Pants' default Pex
     # download comes from GitHub, which is unreachable here).
-    pex_cli = toml.loads(PANTS_TOML.read_text())["pex-cli"]
-    pex_url = pex_cli["url_template"].replace(
-        "%(env.LAMBDA_BOOTSTRAP_CACHE)s", os.environ["LAMBDA_BOOTSTRAP_CACHE"]
-    )
+    config = toml.loads(PANTS_TOML.read_text())
+    tool_options = [
+        f"--{scope}-{option}={value}"
+        for scope in ("pex-cli", "uv")
+        for option, value in (
+            ("version", config[scope]["version"]),
+            ("known-versions", json.dumps(config[scope]["known_versions"])),
+            (
+                "url-template",
+                config[scope]["url_template"].replace(
+                    "%(env.LAMBDA_BOOTSTRAP_CACHE)s", os.environ["LAMBDA_BOOTSTRAP_CACHE"]
+                ),
+            ),
+        )
+    ]
     rule_runner.set_options(
         [
-            f"--pex-cli-version={pex_cli['version']}",
-            f"--pex-cli-known-versions={json.dumps(pex_cli['known_versions'])}",
-            f"--pex-cli-url-template={pex_url}",
+            *tool_options,
             "--python-interpreter-constraints=['CPython==3.11.*']",
             "--python-enable-resolves",
             "--python-resolves={'python-default': 'test.lock'}",
@@ -511,7 +526,54 @@ def test_a_requirement_the_lockfile_does_not_pin_is_refused(rule_runner: RuleRun
 
     with engine_error(
         InvalidTargetException,
-        contains="//:layer depends on requirements that test.lock does not pin, so they would be resolved "
-        "unpinned into the artifact: tenacity (from 3rdparty:extra)",
+        contains="//:layer depends on requirements that test.lock does not pin: tenacity (from 3rdparty:extra)",
     ):
+        build(rule_runner, "layer")
+
+
+def test_a_layer_installs_only_the_pins_its_own_requirements_need(rule_runner: RuleRunner) -> None:
+    # The resolve also pins what another layer needs (as the Lambda resolve pins the framework
+    # beside the PyPI layer's packages); uv is never asked for it, so it needs no wheel here.
+    rule_runner.write_files(
+        {"test.lock": lockfile("python3.11", "x86_64", {"greeting==1.0": ["greeting"], "other==2.0": ["other"]})}
+    )
+
+    _, zf = build(rule_runner, "layer")
+
+    distributions = sorted({name.split("/")[1] for name in zf.namelist() if ".dist-info/" in name})
+    assert distributions == ["greeting-1.0.dist-info"]
+
+
+def test_a_pin_with_no_wheel_for_the_lambda_platform_is_refused_naming_it_and_the_way_out(
+    rule_runner: RuleRunner,
+) -> None:
+    rule_runner.write_files(
+        {
+            "3rdparty/BUILD": "python_requirement(name='native', requirements=['native==1.0'])",
+            "BUILD": (
+                "python_aws_lambda_layer(name='layer', dependencies=['3rdparty:native'],"
+                " include_sources=False, runtime='python3.11')"
+            ),
+            "test.lock": lockfile("python3.11", "x86_64", {"native==1.0": ["native"]}),
+        }
+    )
+
+    with pytest.raises(ExecutionError) as failure:
+        build(rule_runner, "layer")
+
+    message = str(failure.value)
+    assert "uv could not install test.lock's pins for python_aws_lambda_layer //:layer" in message
+    assert "Lambda python3.11 x86_64 (cp311, glibc 2.26)" in message
+    assert "--python-platform x86_64-manylinux_2_17" in message
+    assert "native" in message  # uv's own words name the pin
+    assert "pin an older release" in message and "another runtime" in message
+
+
+def test_a_lockfile_that_does_not_say_which_requirement_needs_which_pin_is_refused(
+    rule_runner: RuleRunner,
+) -> None:
+    header_only = re.sub(r', "required_by": \{[^}]*\}', "", lockfile("python3.11", "x86_64"))
+    rule_runner.write_files({"test.lock": header_only})
+
+    with engine_error(InvalidTargetException, contains="does not record which requirements need each pin"):
         build(rule_runner, "layer")
