@@ -64,7 +64,7 @@ class Uv(TemplatedExternalTool):
 
     env_vars = StrListOption(
         default=[
-            # TLS roots: a machine behind a TLS-inspecting proxy trusts its own authority.
+            # Where the machine's certificate store is, if not in the usual place.
             "SSL_CERT_FILE",
             "SSL_CERT_DIR",
             "HTTP_PROXY",
@@ -174,6 +174,9 @@ async def uv_install(
         lambda_platform.python_version_string,
         "--no-deps",
         "--no-progress",
+        # Trust the machine's certificate store, as pip and git do: behind a TLS-inspecting
+        # proxy, only it knows the proxy's authority (uv's own bundle would reject PyPI).
+        "--system-certs",
         "--cache-dir",
         UV_CACHE,
         *index_args(python_repos),

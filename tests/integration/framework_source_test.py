@@ -130,13 +130,17 @@ def files_containing(secret: bytes, roots: list[Path]) -> list[str]:
 def test_the_token_appears_nowhere(repo: RepoCopy, built: PantsRun, runtime_dir: Path) -> None:
     sandboxes = preserved_sandboxes(built)
     run_scripts = [sandbox / "__run.sh" for sandbox in sandboxes if (sandbox / "__run.sh").exists()]
+    # uv keeps its git checkouts (and the wheel it built from one) in its named cache.
+    uv_cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "pants/named_caches/uv"
     places = [
         *repo.path("3rdparty/python").glob("*.lock"),
         repo.path("dist"),
         repo.path(".pants.d"),
         *sandboxes,
+        uv_cache,
     ]
     try:
+        assert list(uv_cache.glob("git-v*/checkouts/*")), f"uv cloned nothing into {uv_cache}"
         # The search is real: it covers the sandboxes, whose run scripts do carry the git
         # configuration handed to pip (a socket path, not the token).
         assert len(sandboxes) > 5 and run_scripts

@@ -117,9 +117,19 @@ def fake_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # Looked at for a native client and found none (its lib/ is the real one, which has one):
     # the launcher then execs the stand-in bin/pants.
     (venv / ".native-client-checked").touch()
-    (cache / "pex").mkdir()
-    (cache / "pex" / f"pex-{config['pex-cli']['version']}").touch()
+    # The real tools, which the launcher checks by size before it hands them to Pants.
+    pex = f"pex/pex-{config['pex-cli']['version']}"
+    uv = f"uv/uv-{config['uv']['version']}-{tool_platform()}.zip"
+    for tool in (pex, uv):
+        (cache / tool).parent.mkdir()
+        (cache / tool).symlink_to(real / tool)
     return cache
+
+
+def tool_platform() -> str:
+    """This machine as pants.toml's known_versions name it, e.g. linux_x86_64."""
+    machine = {"aarch64": "arm64"}.get(os.uname().machine, os.uname().machine)
+    return f"{'macos' if sys.platform == 'darwin' else 'linux'}_{machine}"
 
 
 class Launcher:
@@ -538,7 +548,7 @@ def test_bootstrap_and_framework_source_need_no_gnu_tools(repo: RepoCopy, tmp_pa
     )  # fmt: skip
 
     run.check()
-    assert "Building the Pex tool" in run.stderr
+    assert "Building the Pex tool" in run.stderr and "Fetching uv" in run.stderr
     assert f"Serving the framework sample from {SERVED_ROOT}/{digest} ..." in run.stderr
     for complaint in ("GNU-only option", "command not found", "No such file or directory"):
         assert complaint not in run.output
