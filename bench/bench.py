@@ -127,6 +127,22 @@ IMPORT_TIMER = textwrap.dedent(f"""
     """)
 
 
+def uv_binary(work: Path) -> Path:
+    """The uv that ./pants fetched (pants.toml's [uv] pin), unpacked from its wheel: what a user
+    writing a `uv pip install --target` script in 2026 would run."""
+    version = tomllib.loads(Path("pants.toml").read_text())["uv"]["version"]
+    cache = Path(os.environ.get("LAMBDA_BOOTSTRAP_CACHE") or Path.home() / ".cache/pants-lambda-bootstrap")
+    wheels = sorted((cache / "uv").glob(f"uv-{version}-*.zip"))
+    if not wheels:
+        sys.exit(f"[bench] no uv {version} wheel in {cache / 'uv'}: run ./pants once first")
+    binary = work / "uv" / "uv"
+    binary.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(wheels[0]) as zf:
+        binary.write_bytes(zf.read(f"uv-{version}.data/scripts/uv"))
+    binary.chmod(0o755)
+    return binary
+
+
 def log(message: str) -> None:
     print(f"[bench] {message}", file=sys.stderr, flush=True)
 
@@ -318,10 +334,13 @@ def daemon_cpu(repo: Path) -> dict[int, float]:
 
 
 class SeedBuild:
-    """The seed's build: pip install --target for each layer, strip, zip; zip each function."""
+    """The seed's build: pip install --target for each layer, strip, zip; zip each function.
+    With `uv` (a uv binary), the same script with `uv pip install --target` in place of pip."""
 
-    def __init__(self, repo: Path, out: Path, artifacts: list[Artifact], our_dist: Path) -> None:
-        self.repo, self.out, self.artifacts = repo, out, artifacts
+    def __init__(
+        self, repo: Path, out: Path, artifacts: list[Artifact], our_dist: Path, uv: Path | None = None
+    ) -> None:
+        self.repo, self.out, self.artifacts, self.uv = repo, out, artifacts, uv
         unknown = [a.metadata.address for a in artifacts if not a.metadata.is_function]
         unknown = [address for address in unknown if address not in SEED_LAYERS]
         if unknown:
@@ -336,7 +355,14 @@ class SeedBuild:
             if a.metadata.is_function
         }
 
+    def installer(self, cache: Path) -> list[str]:
+        if self.uv is None:
+            return [sys.executable, "-m", "pip", "--disable-pip-version-check", "--cache-dir", str(cache)]
+        # --system-certs: the machine's certificate store, as pip uses it.
+        return [str(self.uv), "pip", "--cache-dir", str(cache), "--system-certs", "--python", sys.executable]
+
     def build(self, pip_cache: Path) -> float:
+        """`pip_cache`: pip's cache, or uv's for a uv-style build."""
         start = time.perf_counter()
         shutil.rmtree(self.out, ignore_errors=True)
         work = self.out / "work"
@@ -344,8 +370,23 @@ class SeedBuild:
         pins = [line for line in lock.read_text().splitlines() if line and not line.startswith("#")]
         work.mkdir(parents=True)
         (work / "constraints.txt").write_text("\n".join(p for p in pins if "git+" not in p) + "\n")
-        platform = ["--platform", "manylinux2014_x86_64", "--only-binary=:all:", "--python-version", "3.11"]
-        pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--cache-dir", str(pip_cache)]
+        if self.uv is None:
+            platform = [
+                "--platform",
+                "manylinux2014_x86_64",
+                "--only-binary=:all:",
+                "--python-version",
+                "3.11",
+            ]
+        else:
+            platform = [
+                "--python-platform",
+                "x86_64-manylinux_2_17",
+                "--only-binary=:all:",
+                "--python-version",
+                "3.11",
+            ]
+        pip = self.installer(pip_cache)
         for artifact in self.artifacts:
             if artifact.metadata.is_function:
                 staging = work / "functions" / artifact.relative.parent
@@ -517,6 +558,8 @@ def measure_cold_split(work: Path) -> list[str]:
     artifacts = discover(repo / "dist")
     seed = SeedBuild(repo, base / "seed", artifacts, repo / "dist")
     seed.build(base / "pip-cache")  # warms pip's cache
+    uv = SeedBuild(repo, base / "uv-style", artifacts, repo / "dist", uv_binary(base))
+    uv.build(base / "uv-cache")  # warms uv's cache
     shutil.rmtree(repo / "dist")
     logdir = base / "workunits"
     logdir.mkdir(parents=True)
@@ -532,18 +575,22 @@ def measure_cold_split(work: Path) -> list[str]:
         ],
         repo,
     )
-    log("cold split: the seed-style build, pip's cache warm...")
-    before = _cpu_seconds()
-    start = time.perf_counter()
-    seed.build(base / "pip-cache")
-    seed_timing = Timing(time.perf_counter() - start, _cpu_seconds() - before)
+    timings = {}
+    for name, build, cache in (("seed-style", seed, "pip-cache"), ("uv-style", uv, "uv-cache")):
+        log(f"cold split: the {name} build, its cache warm...")
+        before, start = _cpu_seconds(), time.perf_counter()
+        build.build(base / cache)
+        timings[name] = Timing(time.perf_counter() - start, _cpu_seconds() - before)
+    seed_timing, uv_timing = timings["seed-style"], timings["uv-style"]
     return split_table(process_spans(logdir), ours.wall, ours.cpu) + [
         "",
         "| Cold build of every Lambda artifact | Wall (s) | CPU (s) |",
         "| --- | ---: | ---: |",
         f"| ours | {ours.wall:.1f} | {ours.cpu:.1f} |",
         f"| seed-style (`pip install --target`, warm pip cache) | {seed_timing.wall:.1f} | {seed_timing.cpu:.1f} |",
+        f"| uv-style (`uv pip install --target`, warm uv cache) | {uv_timing.wall:.1f} | {uv_timing.cpu:.1f} |",
         f"| ours ÷ seed-style | {ours.wall / seed_timing.wall:.2f} | {ours.cpu / seed_timing.cpu:.2f} |",
+        f"| ours ÷ uv-style | {ours.wall / uv_timing.wall:.2f} | {ours.cpu / uv_timing.cpu:.2f} |",
     ]
 
 
@@ -695,22 +742,36 @@ class TargetRow:
     pantsd: bool
     ours: Timing
     seed: Timing
+    uv: Timing  # the same build as the seed's with `uv pip install --target`, uv's cache warm
     target: float | None  # the bound on ours ÷ seed-style, wall-clock, where there is one
 
     @property
     def ratio(self) -> float:
         return self.ours.wall / self.seed.wall
 
+    @property
+    def uv_ratio(self) -> float:
+        return self.ours.wall / self.uv.wall
 
-def measure_targets(ours: OurBuild, seed: SeedBuild, pip_cache: Path, edited: Path) -> list[TargetRow]:
+
+def measure_targets(
+    ours: OurBuild, seed: SeedBuild, pip_cache: Path, edited: Path, uv: SeedBuild, uv_cache: Path
+) -> list[TargetRow]:
     """Cold (no process cache, downloads cached), warm no-op and a one-line function edit, each
     with pantsd off (what CI gets) and on (what developers get), each beside a seed-style build
-    with pip's cache warm (the seed has no incremental build: it always redoes everything)."""
+    with pip's cache warm and a uv-style one with uv's cache warm (neither has an incremental
+    build: each always redoes everything)."""
+
+    def timed(build: SeedBuild, cache: Path) -> Timing:
+        before, start = _cpu_seconds(), time.perf_counter()
+        build.build(cache)
+        return Timing(time.perf_counter() - start, _cpu_seconds() - before)
 
     def seed_build() -> Timing:
-        before, start = _cpu_seconds(), time.perf_counter()
-        seed.build(pip_cache)
-        return Timing(time.perf_counter() - start, _cpu_seconds() - before)
+        return timed(seed, pip_cache)
+
+    def uv_build() -> Timing:
+        return timed(uv, uv_cache)
 
     rows = []
     for pantsd in (False, True):
@@ -718,14 +779,20 @@ def measure_targets(ours: OurBuild, seed: SeedBuild, pip_cache: Path, edited: Pa
         store = f"cold-{'on' if pantsd else 'off'}"  # a fresh process cache; downloads from "a"
         log(f"targets, {how}: cold build (no process cache, downloads cached), then seed-style...")
         cold = ours.package("a", pantsd=pantsd, store=store)
-        rows.append(TargetRow("cold build", pantsd, cold, seed_build(), None if pantsd else 1.0))
+        rows.append(TargetRow("cold build", pantsd, cold, seed_build(), uv_build(), None if pantsd else 1.0))
         log(f"targets, {how}: warm no-op, then seed-style...")
         no_op = ours.package("a", pantsd=pantsd, store=store)
-        rows.append(TargetRow("warm no-op", pantsd, no_op, seed_build(), 0.05 if pantsd else None))
+        rows.append(
+            TargetRow("warm no-op", pantsd, no_op, seed_build(), uv_build(), 0.05 if pantsd else None)
+        )
         log(f"targets, {how}: a one-line edit to {edited.name}, then seed-style...")
         edited.write_text(edited.read_text() + f"\n# a one-line change ({uuid.uuid4().hex[:8]})\n")
         edit = ours.package("a", pantsd=pantsd, store=store)
-        rows.append(TargetRow("one-line function edit", pantsd, edit, seed_build(), 0.10 if pantsd else None))
+        rows.append(
+            TargetRow(
+                "one-line function edit", pantsd, edit, seed_build(), uv_build(), 0.10 if pantsd else None
+            )
+        )
     ours.stop_pantsd()
     return rows
 
@@ -741,17 +808,24 @@ def measure_targets_only(work: Path, caches: Path) -> list[TargetRow]:
     seed = SeedBuild(repo, work / "seed", artifacts, repo / "dist")
     log("seed-style build (empty pip cache; fills it, untimed)...")
     seed.build(work / "pip-cache")
-    return measure_targets(ours, seed, work / "pip-cache", handler_file(repo, functions[-1]))
+    uv = SeedBuild(repo, work / "uv-style", artifacts, repo / "dist", uv_binary(work))
+    log("uv-style build (empty uv cache; fills it, untimed)...")
+    uv.build(work / "uv-cache")
+    return measure_targets(
+        ours, seed, work / "pip-cache", handler_file(repo, functions[-1]), uv, work / "uv-cache"
+    )
 
 
 def targets_table(rows: list[TargetRow]) -> list[str]:
     table = [
         "Ours (`./pants package` of every Lambda artifact) against the seed-style build (pip",
-        "--target, warm pip cache), each pair in a row measured one after the other. Cold = no",
-        "process cache, downloads cached. CPU = user + system of every process, pantsd's included.",
+        "--target, warm pip cache) and the same script with `uv pip install --target` (warm uv",
+        "cache), the three in a row measured one after the other. Cold = no process cache,",
+        "downloads cached. CPU = user + system of every process, pantsd's included.",
         "",
-        "| Measure | pantsd | Ours wall / CPU (s) | Seed-style wall / CPU (s) | Ours ÷ seed, wall | Ours ÷ seed, CPU | Target (wall) |",
-        "| --- | --- | ---: | ---: | ---: | ---: | --- |",
+        "| Measure | pantsd | Ours wall / CPU (s) | Seed-style (pip) wall / CPU (s) | uv-style wall / CPU (s) "
+        "| Ours ÷ pip, wall | Ours ÷ pip, CPU | Ours ÷ uv, wall | Target (wall, ÷ pip) |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
     for row in rows:
         target = (
@@ -762,7 +836,8 @@ def targets_table(rows: list[TargetRow]) -> list[str]:
         table.append(
             f"| {row.name} | {'on' if row.pantsd else 'off'} "
             f"| {row.ours.wall:.1f} / {row.ours.cpu:.1f} | {row.seed.wall:.1f} / {row.seed.cpu:.1f} "
-            f"| {row.ratio:.3f} | {row.ours.cpu / row.seed.cpu:.3f} | {target} |"
+            f"| {row.uv.wall:.1f} / {row.uv.cpu:.1f} "
+            f"| {row.ratio:.3f} | {row.ours.cpu / row.seed.cpu:.3f} | {row.uv_ratio:.3f} | {target} |"
         )
     return table
 
@@ -808,7 +883,12 @@ def compare(
         for f in functions
     }
 
-    targets = measure_targets(ours, seed, work / "pip-cache", handler_file(repo, functions[-1]))
+    uv = SeedBuild(repo, work / "uv-style", artifacts, ours_build.dist, uv_binary(work))
+    log("uv-style build (empty uv cache; fills it, untimed)...")
+    uv.build(work / "uv-cache")
+    targets = measure_targets(
+        ours, seed, work / "pip-cache", handler_file(repo, functions[-1]), uv, work / "uv-cache"
+    )
     for row in targets:
         rows.append(
             (

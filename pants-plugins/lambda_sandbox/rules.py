@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from lambda_artifacts.artifact_zip import BUDGET_SHARE_OF_LIMIT, UNZIPPED_LIMIT_BYTES
-from lambda_targets.platforms import LambdaPlatform
 from lambda_targets.interpreters import NoRuntimeInterpreter, RuntimeInterpreter, RuntimeInterpreterRequest
+from lambda_targets.platforms import LambdaPlatform
 from lambda_targets.rules import PythonAwsLambdaFieldSet
 from lambda_targets.target_types import PythonAwsLambdaHandlerField
 from pants.core.goals.package import BuiltPackage

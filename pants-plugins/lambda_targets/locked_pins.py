@@ -10,8 +10,8 @@ those lines with `--no-deps`: there is no second resolve that could pick other v
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from lambda_artifacts.artifact_zip import canonical_name
 from lambda_targets.repository_platform import lockfile_header
@@ -78,6 +78,4 @@ def pins_for(
             f"{lockfile} was locked without {', '.join(unrecorded)}: its header does not say what "
             f"{'they need' if len(unrecorded) > 1 else 'it needs'}. Relock: `{relock_command}`."
         )
-    return tuple(
-        pin for name, pin in locked_pins(lockfile_text).items() if needers.get(name, set()) & wanted
-    )
+    return tuple(pin for name, pin in locked_pins(lockfile_text).items() if needers.get(name, set()) & wanted)

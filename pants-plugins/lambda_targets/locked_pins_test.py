@@ -17,8 +17,7 @@ def lockfile(required_by: dict[str, list[str]] | None, lines: list[str]) -> str:
         "# --- BEGIN PANTS LOCKFILE METADATA: DO NOT EDIT OR REMOVE ---\n"
         + "".join(f"# {line}\n" for line in json.dumps(header, indent=2).splitlines())
         + "# --- END PANTS LOCKFILE METADATA ---\n\n"
-        "# Resolved for Lambda python3.11 x86_64.\n"
-        + "".join(f"{line}\n" for line in lines)
+        "# Resolved for Lambda python3.11 x86_64.\n" + "".join(f"{line}\n" for line in lines)
     )
 
 
@@ -45,7 +44,14 @@ LOCK = lockfile(
 def test_every_pin_is_read_by_its_canonical_name_with_its_line_as_written() -> None:
     pins = locked_pins(LOCK)
 
-    assert list(pins) == ["boto3", "jmespath", "pydantic", "test-common-framework", "typing-extensions", "watchtower"]
+    assert list(pins) == [
+        "boto3",
+        "jmespath",
+        "pydantic",
+        "test-common-framework",
+        "typing-extensions",
+        "watchtower",
+    ]
     assert pins["typing-extensions"] == LockedPin("typing-extensions", "typing_extensions==4.16.0")
     assert pins["test-common-framework"].line == FRAMEWORK
 
@@ -57,7 +63,9 @@ def test_only_git_and_url_pins_are_direct_references() -> None:
 
 
 def test_a_requirement_gets_its_closure_and_nothing_another_requirement_needs() -> None:
-    assert [pin.name for pin in pins_for(LOCK, ["watchtower"], lockfile="x.lock", relock_command="relock")] == [
+    assert [
+        pin.name for pin in pins_for(LOCK, ["watchtower"], lockfile="x.lock", relock_command="relock")
+    ] == [
         "boto3",
         "jmespath",
         "watchtower",

@@ -41,7 +41,6 @@ from lambda_targets.interpreters import NoRuntimeInterpreter, RuntimeInterpreter
 from lambda_targets.locked_pins import PinsNotRecorded, locked_pins, pins_for, relock_command
 from lambda_targets.platforms import LambdaPlatform
 from lambda_targets.repository_platform import locked_platform
-from lambda_targets.uv import UvInstalledTree, UvInstallRequest
 from lambda_targets.target_types import (
     AWSLambdaArchitectureField,
     PythonAWSLambda,
@@ -55,6 +54,7 @@ from lambda_targets.target_types import (
     PythonAwsLambdaLayersField,
     PythonAwsLambdaRuntime,
 )
+from lambda_targets.uv import UvInstalledTree, UvInstallRequest
 from pants.backend.python.target_types import PythonRequirementsField
 from pants.backend.python.util_rules.faas import (
     PythonFaaSCompletePlatforms,

@@ -48,9 +48,7 @@ def wheel(name: str, version: str, files: dict[str, str], tag: str = "py3-none-a
     contents = {
         **files,
         f"{dist_info}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
-        f"{dist_info}/WHEEL": (
-            f"Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: {tag}\n"
-        ),
+        f"{dist_info}/WHEEL": (f"Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: {tag}\n"),
     }
     record = []
     for path, text in contents.items():
@@ -85,8 +83,7 @@ def lockfile(runtime: str, architecture: str, pins: dict[str, list[str]] | None 
     return (
         "# --- BEGIN PANTS LOCKFILE METADATA: DO NOT EDIT OR REMOVE ---\n"
         f"# {header}\n"
-        "# --- END PANTS LOCKFILE METADATA ---\n"
-        + "".join(f"{line}\n" for line in pins)
+        "# --- END PANTS LOCKFILE METADATA ---\n" + "".join(f"{line}\n" for line in pins)
     )
 
 
@@ -105,7 +102,9 @@ def rule_runner(tmp_path: Path) -> RuleRunner:
     )
     (find_links / name).write_bytes(content)
     # Built against glibc 2.28, newer than Lambda python3.11's 2.26: no wheel that fits.
-    name, content = wheel("native", "1.0", {"native/__init__.py": ""}, tag="cp311-cp311-manylinux_2_28_x86_64")
+    name, content = wheel(
+        "native", "1.0", {"native/__init__.py": ""}, tag="cp311-cp311-manylinux_2_28_x86_64"
+    )
     (find_links / name).write_bytes(content)
 
     rule_runner = RuleRunner(
@@ -535,7 +534,11 @@ def test_a_layer_installs_only_the_pins_its_own_requirements_need(rule_runner: R
     # The resolve also pins what another layer needs (as the Lambda resolve pins the framework
     # beside the PyPI layer's packages); uv is never asked for it, so it needs no wheel here.
     rule_runner.write_files(
-        {"test.lock": lockfile("python3.11", "x86_64", {"greeting==1.0": ["greeting"], "other==2.0": ["other"]})}
+        {
+            "test.lock": lockfile(
+                "python3.11", "x86_64", {"greeting==1.0": ["greeting"], "other==2.0": ["other"]}
+            )
+        }
     )
 
     _, zf = build(rule_runner, "layer")

@@ -46,14 +46,12 @@ UV_CACHE = ".cache/uv"
 class Uv(TemplatedExternalTool):
     options_scope = "uv"
     name = "uv"
-    help = help_text(
-        """
+    help = help_text("""
         uv, which installs the third-party code of Lambda artifacts (https://docs.astral.sh/uv/).
 
         Its version and digests are set in pants.toml, where ./pants reads them to fetch uv's
         wheel from PyPI (the wheel carries the binary).
-        """
-    )
+        """)
     # Set in pants.toml's [uv], the one place ./pants and Pants both read.
     default_version = ""
     default_known_versions: list[str] = []
@@ -75,12 +73,10 @@ class Uv(TemplatedExternalTool):
             "https_proxy",
             "no_proxy",
         ],
-        help=help_text(
-            """
+        help=help_text("""
             Variables of Pants' own environment that uv gets (it gets no others): how this
             machine reaches the package index. They are part of the install's cache key.
-            """
-        ),
+            """),
     )
 
     def generate_exe(self, plat: Platform) -> str:
@@ -93,7 +89,11 @@ def index_args(python_repos: PythonRepos) -> list[str]:
     configuration), read the way pip reads them: every index is searched and the best match wins
     (uv's default would take a package only from the first index that has it)."""
     indexes = list(python_repos.indexes)
-    args = ["--default-index", indexes[0], *(f"--index={url}" for url in indexes[1:])] if indexes else ["--no-index"]
+    args = (
+        ["--default-index", indexes[0], *(f"--index={url}" for url in indexes[1:])]
+        if indexes
+        else ["--no-index"]
+    )
     if len(indexes) > 1:
         args += ["--index-strategy", "unsafe-best-match"]
     for find_links in python_repos.find_links:

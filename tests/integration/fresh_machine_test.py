@@ -61,7 +61,11 @@ def test_the_readme_main_job_passes_on_a_fresh_machine(tmp_path: Path) -> None:
     # Nothing points at this machine's caches: ./pants and Pants use their defaults, under the
     # (empty) home. A new machine serves the framework sample afresh too.
     env = {
-        **{k: v for k, v in repo.environment().items() if k not in ("LAMBDA_BOOTSTRAP_CACHE", "XDG_CACHE_HOME")},
+        **{
+            k: v
+            for k, v in repo.environment().items()
+            if k not in ("LAMBDA_BOOTSTRAP_CACHE", "XDG_CACHE_HOME")
+        },
         "HOME": home,
         "FRAMEWORK_SAMPLE_SERVE_DIR": str(tmp_path / "framework-sample"),
     }
