@@ -160,12 +160,12 @@ class Launcher:
         self.record.unlink(missing_ok=True)
         return self.repo.run(*prefix, "./pants", *args, env=self.env(repository), timeout=120)
 
-    def popen(self, *args: str) -> subprocess.Popen[str]:
+    def popen(self, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
         self.record.unlink(missing_ok=True)
         return subprocess.Popen(
             ["./pants", *args],
             cwd=self.repo.root,
-            env={**self.repo.environment(), **self.env()},
+            env={**self.repo.environment(), **self.env(), **(env or {})},
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -555,3 +555,71 @@ def test_bootstrap_and_framework_source_need_no_gnu_tools(repo: RepoCopy, tmp_pa
     with zipfile.ZipFile(repo.path("dist/3rdparty.python/framework.zip")) as zf:
         source = json.loads(zf.read("python/framework-source.json"))
     assert source["source"] == "sample" and source["tag"] == "v0.1.5"
+
+
+# ---- Ctrl-C means stop ---------------------------------------------------------------------
+
+# Stands in for Pants 2.17's native client, which execs $_PANTS_SERVER_EXE (the Python client)
+# whenever its session with pantsd fails: when there is no pantsd to use, and also when the user
+# interrupts a session. The Python client would then run the whole command again.
+FAKE_NATIVE_CLIENT = """#!{python}
+import os, signal, sys, time
+
+def fall_back(*_):
+    os.execv(os.environ["_PANTS_SERVER_EXE"], [os.environ["_PANTS_SERVER_EXE"], *sys.argv[1:]])
+
+signal.signal(signal.SIGINT, fall_back)
+if sys.argv[1] == "no-daemon":
+    fall_back()
+if sys.argv[1] == "session":
+    with open(os.environ["FAKE_SESSION_STARTED"], "w"):
+        pass
+    time.sleep(60)
+sys.exit(int(sys.argv[2]))
+"""
+
+
+@pytest.fixture
+def native_launcher(launcher: Launcher, fake_cache: Path, tmp_path: Path) -> Launcher:
+    """The launcher, with a bootstrap cache whose Pants has the stand-in native client."""
+    cache = tmp_path / "bootstrap"
+    shutil.copytree(fake_cache, cache, symlinks=True)
+    venv = cache / f"pants-{pants_toml()['GLOBAL']['pants_version']}"
+    python = os.readlink(venv / "bin/python")
+    (venv / "bin/native_client").write_text(FAKE_NATIVE_CLIENT.format(python=python))
+    (venv / "bin/native_client").chmod(0o755)
+    launcher.cache = cache
+    return launcher
+
+
+def test_an_interrupted_session_is_never_run_again_and_exits_130(
+    native_launcher: Launcher, tmp_path: Path
+) -> None:
+    started = tmp_path / "session-started"
+    process = native_launcher.popen("session", env={"FAKE_SESSION_STARTED": str(started)})
+    deadline = time.monotonic() + 30
+    while not started.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert started.exists(), "the native client never started its session"
+
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=30)
+
+    assert process.returncode == 130, stderr
+    assert native_launcher.pants_got() is None, "the Python client ran the command again"
+    assert not list((native_launcher.cache / "native-client-fallback").iterdir())
+
+
+def test_without_a_daemon_the_python_client_runs_the_command(native_launcher: Launcher) -> None:
+    run = native_launcher.run("no-daemon")
+
+    got = native_launcher.pants_got()
+    assert got is not None and got["argv"] == ["no-daemon"], run.output
+    assert run.returncode == 0, run.output
+
+
+def test_the_native_clients_exit_code_is_the_commands(native_launcher: Launcher) -> None:
+    run = native_launcher.run("done", "3")
+
+    assert run.returncode == 3
+    assert native_launcher.pants_got() is None
