@@ -48,6 +48,7 @@ import posixpath
 import py_compile
 import re
 import stat
+import struct
 import sys
 import zipfile
 import zlib
@@ -198,6 +199,13 @@ def exclude(tree: str, root: str, patterns: list[str]) -> tuple[int, int]:
             os.rmdir(folder)
             folder = os.path.dirname(folder)
     return files, removed
+
+
+def prune_empty_folders(tree: str) -> None:
+    """Removes every folder below `tree` that holds no file, however deep."""
+    for root, dirs, files in os.walk(tree, topdown=False):
+        if root != tree and not files and not os.listdir(root):
+            os.rmdir(root)
 
 
 def drop_missing_from_records(tree: str) -> int:
@@ -382,17 +390,28 @@ def _top_level_names(statements: list[ast.stmt]) -> tuple[set[str], bool]:
 
 def check_handler(tree: str, handler: str) -> str | None:
     """None if `module:function` is defined in TREE; else what is wrong, for an error message."""
+
+    def read(relative: str) -> bytes | None:
+        path = os.path.join(tree, *relative.split("/"))
+        if not os.path.isfile(path):
+            return None
+        with open(path, "rb") as f:
+            return f.read()
+
+    return check_handler_in(read, handler)
+
+
+def check_handler_in(read: Callable[[str], bytes | None], handler: str) -> str | None:
+    """check_handler, with `read(relative zip name)` giving a member's bytes (None if absent)."""
     module, _, function = handler.partition(":")
-    base = os.path.join(tree, *module.split("."))
-    candidates = [base + ".py", os.path.join(base, "__init__.py")]
-    source = next((path for path in candidates if os.path.isfile(path)), None)
-    if source is None:
-        shown = [os.path.relpath(path, tree) for path in candidates]
-        return f"the handler's module `{module}` is not in the artifact (neither {' nor '.join(shown)})"
-    relative = os.path.relpath(source, tree)
+    base = "/".join(module.split("."))
+    candidates = [base + ".py", base + "/__init__.py"]
+    found = next(((name, data) for name in candidates if (data := read(name)) is not None), None)
+    if found is None:
+        return f"the handler's module `{module}` is not in the artifact (neither {' nor '.join(candidates)})"
+    relative, source = found
     try:
-        with open(source, "rb") as f:
-            syntax_tree = ast.parse(f.read(), filename=relative)
+        syntax_tree = ast.parse(source, filename=relative)
     except SyntaxError as e:
         return f"{relative} does not parse on this Python ({e.msg}, line {e.lineno})"
     names, open_ended = _top_level_names(syntax_tree.body)
@@ -409,6 +428,10 @@ def report(output: str, sizes: dict[str, int], tree: str) -> dict[str, object]:
         with open(os.path.join(tree, *name.split("/")), encoding="utf-8", errors="replace") as f:
             return f.read()
 
+    return _summary(output, sizes, read_text)
+
+
+def _summary(output: str, sizes: dict[str, int], read_text: Callable[[str], str]) -> dict[str, object]:
     with open(output, "rb") as f:
         digest = hashlib.sha256(f.read()).hexdigest()
     return {
@@ -420,7 +443,117 @@ def report(output: str, sizes: dict[str, int], tree: str) -> dict[str, object]:
     }
 
 
+# ---- Parts: an artifact zipped one distribution at a time --------------------------------
+#
+# The plugin may zip a large tree in parts (one per distribution, plus the rest) and merge them:
+# each part is its own Pants process, cached by its files, so a lock bump of one pin compresses
+# one distribution again, not 246 MB. The merge copies each entry's compressed bytes as they are,
+# in sorted order, so the artifact is what one process would have written from the whole tree.
+
+PART_ZIP = "part.zip"
+PART_REPORT = "part.json"
+
+
+def _raw_entries(path: str) -> list[tuple[zipfile.ZipInfo, bytes]]:
+    """Every entry of a zip with its compressed bytes, read without decompressing."""
+    entries = []
+    with zipfile.ZipFile(path) as zf, open(path, "rb") as f:
+        for info in zf.infolist():
+            f.seek(info.header_offset)
+            header = f.read(30)
+            name_length, extra_length = struct.unpack("<2H", header[26:30])
+            f.seek(info.header_offset + 30 + name_length + extra_length)
+            entries.append((info, f.read(info.compress_size)))
+    return entries
+
+
+def _dos_time(date_time: tuple[int, ...]) -> tuple[int, int]:
+    year, month, day, hour, minute, second = date_time
+    return (hour << 11) | (minute << 5) | (second // 2), ((year - 1980) << 9) | (month << 5) | day
+
+
+def merge_zips(parts: list[str], output: str) -> None:
+    """One zip of every entry of `parts`, sorted by name, each entry's bytes copied as they are.
+    A folder may be in several parts (`python/`); a file must be in one only."""
+    entries: dict[str, tuple[zipfile.ZipInfo, bytes]] = {}
+    for part in parts:
+        for info, data in _raw_entries(part):
+            if info.filename in entries and not info.is_dir():
+                raise ValueError(f"{info.filename} is in two parts of the artifact")
+            entries.setdefault(info.filename, (info, data))
+    central = []
+    with open(output, "wb") as out:
+        for name in sorted(entries):
+            info, data = entries[name]
+            encoded = name.encode("utf-8")
+            flags = 0 if encoded.isascii() else 0x800
+            dos_time, dos_date = _dos_time(info.date_time)
+            fields = (20, flags, info.compress_type, dos_time, dos_date, info.CRC, len(data), info.file_size)
+            offset = out.tell()
+            out.write(
+                struct.pack("<4s2B4HL2L2H", b"PK\x03\x04", *(fields[0], 0), *fields[1:], len(encoded), 0)
+            )
+            out.write(encoded)
+            out.write(data)
+            central.append(
+                struct.pack(
+                    "<4s4B4HL2L5H2L",
+                    b"PK\x01\x02",
+                    20, 3, 20, 0,  # made by: version 2.0 on Unix; needs 2.0
+                    *fields[1:],
+                    len(encoded), 0, 0, 0, 0,
+                    info.external_attr,
+                    offset,
+                )  # fmt: skip
+                + encoded
+            )
+        start = out.tell()
+        directory = b"".join(central)
+        out.write(directory)
+        out.write(
+            struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, len(central), len(central), len(directory), start, 0)
+        )
+
+
+def merge_main(argv: list[str]) -> int:
+    """`merge OUTPUT.zip REPORT.json [--handler M:F] PART_FOLDER...`: each folder holds a part's
+    zip and report, as `--part` writes them."""
+    parser = argparse.ArgumentParser(prog="artifact_zip.py merge")
+    parser.add_argument("output")
+    parser.add_argument("report")
+    parser.add_argument("parts", nargs="+")
+    parser.add_argument("--handler", metavar="MODULE:FUNCTION")
+    args = parser.parse_args(argv)
+    zips = [os.path.join(part, PART_ZIP) for part in args.parts]
+    reports = []
+    for part in args.parts:
+        with open(os.path.join(part, PART_REPORT)) as f:
+            reports.append(json.load(f))
+    merge_zips(zips, args.output)
+    with zipfile.ZipFile(args.output) as zf:
+        members = set(zf.namelist())
+        sizes = {info.filename: info.file_size for info in zf.infolist() if not info.is_dir()}
+
+        def read(name: str) -> bytes | None:
+            return zf.read(name) if name in members else None
+
+        summary = {
+            **_summary(args.output, sizes, lambda name: read(name).decode("utf-8", errors="replace")),
+            "handler_problem": check_handler_in(read, args.handler) if args.handler else None,
+        }
+    for key in ("excluded_files", "excluded_bytes", "bytecode_files", "bytecode_bytes"):
+        summary[key] = sum(r[key] for r in reports)
+    summary["bytecode_failures"] = sorted(f for r in reports for f in r["bytecode_failures"])
+    summary["bytecode_python"] = next((r["bytecode_python"] for r in reports if r["bytecode_python"]), None)
+    with open(args.report, "w") as f:
+        json.dump(summary, f, indent=2, sort_keys=True)
+    return 0
+
+
 def main(argv: Iterable[str]) -> int:
+    argv = list(argv)
+    if argv[:1] == ["merge"]:
+        return merge_main(argv[1:])
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("tree")
     parser.add_argument("output")
@@ -433,6 +566,9 @@ def main(argv: Iterable[str]) -> int:
     args = parser.parse_args(list(argv))
 
     excluded_files, excluded_bytes = exclude(args.tree, args.root, args.exclude)
+    # An empty folder installs nothing, and a part of a tree (the plugin's split) may hold the
+    # empty shells of folders whose files are in other parts: no zip keeps any.
+    prune_empty_folders(args.tree)
     # Before compiling: the .pyc written below are never in RECORD, whatever the installer did.
     drop_missing_from_records(args.tree)
     bytecode_files = bytecode_bytes = 0

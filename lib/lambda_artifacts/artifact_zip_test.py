@@ -305,3 +305,63 @@ def test_largest_distributions_are_named_with_version_and_size() -> None:
         "numpy 2.2.6 58.6 MB",
     ]
     assert largest_distributions(distributions)[-1] == "handler.py 1.2 kB"
+
+
+def split_tree(tree: Path, parts: dict[str, list[str]], root: Path) -> list[Path]:
+    """Copies each part's files (zip names) of `tree` into a tree of its own under `root`."""
+    folders = []
+    for part, names in parts.items():
+        for name in names:
+            destination = root / part / "tree" / name
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            destination.write_bytes((tree / name).read_bytes())
+            destination.chmod((tree / name).stat().st_mode)
+        folders.append(root / part)
+    return folders
+
+
+def test_a_tree_zipped_in_parts_and_merged_is_the_zip_of_the_whole_tree(tmp_path: Path) -> None:
+    tree = tmp_path / "whole"
+    make_tree(tree)
+    # Two distributions that share a folder (bin/, as console scripts do), and the rest.
+    extra = {
+        "python/other/__init__.py": "y = 2\n",
+        "python/other-2.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: other\nVersion: 2.0\n",
+        "python/other-2.0.dist-info/RECORD": "other/__init__.py,,6\nbin/other-tool,,\nother-2.0.dist-info/METADATA,,\n",
+        "python/bin/other-tool": "#!/bin/sh\n",
+    }
+    for name, content in extra.items():
+        (tree / name).parent.mkdir(parents=True, exist_ok=True)
+        (tree / name).write_text(content)
+    options = ["--root=python", "--exclude=**/*.bin", "--compile", "--ddir=/opt"]
+    parts = {
+        "pkg": ["python/pkg/__init__.py", "python/pkg/data.bin", "python/pkg-1.0.dist-info/METADATA",
+                "python/pkg-1.0.dist-info/RECORD", "python/bin/tool"],
+        "other": [name for name in extra],
+        "rest": ["python/loose.py"],
+    }  # fmt: skip
+    folders = split_tree(tree, parts, tmp_path / "parts")
+    for folder in folders:
+        main([str(folder / "tree"), str(folder / "part.zip"), str(folder / "part.json"), *options])
+    whole = tmp_path / "whole-out"
+    whole.mkdir()
+    main([str(tree), str(whole / "a.zip"), str(whole / "report.json"), *options])
+
+    main(["merge", str(tmp_path / "merged.zip"), str(tmp_path / "merged.json"), *map(str, folders)])
+
+    assert (tmp_path / "merged.zip").read_bytes() == (whole / "a.zip").read_bytes()
+    merged, alone = (json.loads(p.read_text()) for p in (tmp_path / "merged.json", whole / "report.json"))
+    assert merged == {key: value for key, value in alone.items()}
+    assert merged["excluded_files"] == 1 and merged["bytecode_files"] == 3
+    assert {d["name"] for d in merged["distributions"]} >= {"pkg-name", "other"}
+
+
+def test_a_file_in_two_parts_is_refused(tmp_path: Path) -> None:
+    tree = tmp_path / "tree"
+    make_tree(tree)
+    folders = split_tree(tree, {"a": ["python/loose.py"], "b": ["python/loose.py"]}, tmp_path / "parts")
+    for folder in folders:
+        main([str(folder / "tree"), str(folder / "part.zip"), str(folder / "part.json")])
+
+    with pytest.raises(ValueError, match="python/loose.py is in two parts"):
+        main(["merge", str(tmp_path / "merged.zip"), str(tmp_path / "merged.json"), *map(str, folders)])

@@ -27,6 +27,8 @@ from dataclasses import dataclass
 
 from lambda_artifacts.artifact_zip import (
     BUDGET_SHARE_OF_LIMIT,
+    PART_REPORT,
+    PART_ZIP,
     UNZIPPED_LIMIT_BYTES,
     WARN_SHARE_OF_LIMIT,
     canonical_name,
@@ -55,6 +57,7 @@ from lambda_targets.target_types import (
     PythonAwsLambdaRuntime,
 )
 from lambda_targets.uv import UvInstalledTree, UvInstallRequest
+from lambda_targets.zip_parts import Part, split_into_parts
 from pants.backend.python.target_types import PythonRequirementsField
 from pants.backend.python.util_rules.faas import (
     PythonFaaSCompletePlatforms,
@@ -436,12 +439,50 @@ class BuiltZip:
     report: dict
 
 
+_ZIP_REPORT = "__lambda_zip/report.json"
+
+
+async def _zip_in_parts(
+    request: ZipTreeRequest, parts: list[Part], script_digest: Digest, options, handler, zip_process
+) -> ProcessResult:
+    """One process per distribution, each cached by that distribution's files, then one that
+    merges their zips: a changed pin compresses only its own distribution again."""
+    subsets = await MultiGet(Get(Digest, DigestSubset(request.tree, PathGlobs(part.globs))) for part in parts)
+    present = [(part, subset) for part, subset in zip(parts, subsets) if subset != EMPTY_DIGEST]
+    trees = await MultiGet(Get(Digest, AddPrefix(subset, "tree")) for _, subset in present)
+    inputs = await MultiGet(Get(Digest, MergeDigests([script_digest, tree])) for tree in trees)
+    results = await MultiGet(
+        Get(
+            ProcessResult,
+            Process,
+            zip_process(
+                ["tree", PART_ZIP, PART_REPORT, *options],
+                input_digest,
+                (PART_ZIP, PART_REPORT),
+                f"Zip {part.name} for {request.address}",
+            ),
+        )
+        for (part, _), input_digest in zip(present, inputs)
+    )
+    folders = [f"__parts/{index:04d}" for index in range(len(results))]
+    placed = await MultiGet(
+        Get(Digest, AddPrefix(result.output_digest, folder)) for result, folder in zip(results, folders)
+    )
+    merge_input = await Get(Digest, MergeDigests([script_digest, *placed]))
+    args = ["merge", request.output_filename, _ZIP_REPORT, *handler, *folders]
+    return await Get(
+        ProcessResult,
+        Process,
+        zip_process(args, merge_input, (request.output_filename, _ZIP_REPORT), request.description),
+    )
+
+
 @rule(desc="Zip a Lambda artifact", level=LogLevel.DEBUG)
 async def zip_tree(request: ZipTreeRequest) -> BuiltZip:
     script = FileContent(
         "__lambda_zip/artifact_zip.py", importlib.resources.read_binary("lambda_artifacts", "artifact_zip.py")
     )
-    report_path = "__lambda_zip/report.json"
+    report_path = _ZIP_REPORT
     script_digest, tree_digest = await MultiGet(
         Get(Digest, CreateDigest([script])),
         Get(Digest, AddPrefix(request.tree, "tree")),
@@ -476,27 +517,36 @@ async def zip_tree(request: ZipTreeRequest) -> BuiltZip:
             python.append_only_caches,
             python.immutable_input_digests,
         )
-    args = ["tree", request.output_filename, report_path, f"--root={request.exclude_root}"]
-    args += [f"--exclude={pattern}" for pattern in request.exclude]
+    options = [f"--root={request.exclude_root}", *(f"--exclude={pattern}" for pattern in request.exclude)]
     if compile_for is not None:
-        args += ["--compile", f"--ddir={request.lambda_root}"]
-    if request.handler is not None:
-        args.append(f"--handler={request.handler}")
-    input_digest = await Get(Digest, MergeDigests([script_digest, tree_digest]))
-    result = await Get(
-        ProcessResult,
-        Process(
+        options += ["--compile", f"--ddir={request.lambda_root}"]
+    handler = [f"--handler={request.handler}"] if request.handler is not None else []
+
+    def zip_process(
+        args: list[str], input_digest: Digest, outputs: tuple[str, ...], description: str
+    ) -> Process:
+        return Process(
             argv=(python_path, script.path, *args),
             input_digest=input_digest,
-            output_files=(request.output_filename, report_path),
+            output_files=outputs,
             append_only_caches=append_only_caches,
             immutable_input_digests=immutable_input_digests,
             # Set and frozenset constants in bytecode are ordered by string hashes.
             env={"PYTHONHASHSEED": "0", **python_env},
-            description=request.description,
+            description=description,
             level=LogLevel.DEBUG,
-        ),
-    )
+        )
+
+    records = await Get(DigestContents, DigestSubset(request.tree, PathGlobs(["**/*.dist-info/RECORD"])))
+    parts = split_into_parts({record.path: record.content for record in records})
+    if len(parts) == 1:
+        # No third-party distributions (a function): one process zips the whole tree.
+        input_digest = await Get(Digest, MergeDigests([script_digest, tree_digest]))
+        args = ["tree", request.output_filename, report_path, *options, *handler]
+        process = zip_process(args, input_digest, (request.output_filename, report_path), request.description)
+        result = await Get(ProcessResult, Process, process)
+    else:
+        result = await _zip_in_parts(request, parts, script_digest, options, handler, zip_process)
     zip_digest, report_digest = await MultiGet(
         Get(Digest, DigestSubset(result.output_digest, PathGlobs([request.output_filename]))),
         Get(Digest, DigestSubset(result.output_digest, PathGlobs([report_path]))),
