@@ -1,20 +1,20 @@
 """Packaging rules for `python_aws_lambda_function` and `python_aws_lambda_layer`.
 
-The steps follow Pants 2.18's FaaS packaging (pants.backend.python.util_rules.faas):
+The steps follow Pants 2.18's FaaS packaging (pants.backend.python.util_rules.faas), with uv in
+place of Pex:
 
-1. build a PEX of the target's closure for the Lambda platform;
-2. `pex3 venv create --layout flat` it into a plain tree (under `python/` for a layer);
-3. zip the tree reproducibly with the runtime's CPython, and report its sizes;
-4. write `<name>.metadata.json` beside the zip: what it is, for which runtime, its handler and
-   layers, and its digest. The deploy tool reads these instead of repeating BUILD files.
+1. the target's tree: its first-party sources, plus, with `include_requirements`, the lockfile
+   pins its requirements need, installed by uv for the Lambda platform (uv.py, locked_pins.py),
+   under `python/` for a layer;
+2. the zip, made reproducibly with the runtime's CPython, one part per distribution, merged
+   (zip_parts.py, lib/lambda_artifacts/artifact_zip.py), with its sizes;
+3. `<name>.metadata.json` beside the zip: what it is, for which runtime, its handler and layers,
+   and its digest. The deploy tool reads these instead of repeating BUILD files.
 
-Step 3 replaces Pex's own `flat-zipped` layout so that the zip and its size report come from one
-place we control.
-
-A function is also checked against the layers it names (`layers`) before it is written: its
-handler must exist, every third-party distribution it depends on must be in one of its layers,
-each layer must be built for its runtime and architecture, and together they must fit Lambda's
-unzipped limit. Each of these would otherwise fail only on Lambda, at the first cold start.
+A function is also checked against the layers it names (`layers`) before it is written
+(checks.py): its handler must exist, every third-party distribution it depends on must be in one
+of its layers, each layer must be built for its runtime and architecture, and together they must
+fit Lambda's unzipped limit. Each of these would otherwise fail only on Lambda.
 """
 
 from __future__ import annotations
@@ -26,19 +26,19 @@ import os
 from dataclasses import dataclass
 
 from lambda_artifacts.artifact_zip import (
-    BUDGET_SHARE_OF_LIMIT,
     PART_REPORT,
     PART_ZIP,
-    UNZIPPED_LIMIT_BYTES,
-    WARN_SHARE_OF_LIMIT,
     canonical_name,
-    headroom,
-    human_size,
-    largest_distributions,
-    share_of_limit,
-    size_status,
 )
 from lambda_artifacts.metadata import METADATA_VERSION, metadata_path
+from lambda_targets.checks import (
+    LambdaCheckFailed,
+    check_layer_size,
+    check_size,
+    check_third_party_is_provided,
+    size_log_lines,
+    size_warning,
+)
 from lambda_targets.interpreters import NoRuntimeInterpreter, RuntimeInterpreter, RuntimeInterpreterRequest
 from lambda_targets.locked_pins import PinsNotRecorded, locked_pins, pins_for, relock_command
 from lambda_targets.platforms import LambdaPlatform
@@ -109,10 +109,6 @@ LAYER_PREFIX = "python"
 # Where Lambda unpacks layers and the function's own zip.
 LAYER_ROOT = "/opt"
 FUNCTION_ROOT = "/var/task"
-# A container image may be up to 10 GB: the way out for dependencies no zip can hold.
-# https://docs.aws.amazon.com/lambda/latest/dg/images-create.html
-CONTAINER_IMAGE_DOCS = "https://docs.aws.amazon.com/lambda/latest/dg/python-image.html"
-
 logger = logging.getLogger(__name__)
 
 
@@ -197,10 +193,6 @@ async def resolve_lambda_platform(request: LambdaPlatformRequest) -> ResolvedLam
     return ResolvedLambdaPlatform(CompletePlatforms.from_snapshot(snapshot), platform)
 
 
-class LambdaCheckFailed(Exception):
-    """A function that would fail on Lambda: the message names the target, the field and the fix."""
-
-
 @dataclass(frozen=True)
 class BuiltLambdaArtifact:
     """A zip, its metadata file, and what the zip step reported (sizes, digest, handler check)."""
@@ -247,8 +239,8 @@ async def package_python_aws_lambda_function(field_set: PythonAwsLambdaFieldSet)
         ),
     )
     transitive = await Get(TransitiveTargets, TransitiveTargetsRequest([field_set.address]))
-    _check_third_party_is_provided(field_set, transitive, function, layers)
-    _check_size(field_set, function, layers)
+    check_third_party_is_provided(field_set, transitive, function, layers)
+    check_size(field_set, function, layers)
     # The layers are written too: a function is deployed, or invoked locally, with them.
     digest = await Get(
         Digest, MergeDigests([function.package.digest, *(layer.package.digest for layer in layers)])
@@ -279,111 +271,6 @@ def _layer_field_set(function: PythonAwsLambdaFieldSet, target) -> PythonAwsLamb
     return layer
 
 
-def _check_third_party_is_provided(
-    field_set: PythonAwsLambdaFieldSet,
-    transitive: TransitiveTargets,
-    function: BuiltLambdaArtifact,
-    layers: tuple[BuiltLambdaArtifact, ...],
-) -> None:
-    """Every distribution the function's code depends on must ship in the zip or a layer."""
-    provided = {
-        dist["name"]
-        for artifact in (function, *layers)
-        for dist in artifact.report["distributions"]
-        if dist["version"] is not None
-    }
-    missing: dict[str, str] = {}
-    for target in transitive.closure:
-        if target.has_field(PythonRequirementsField):
-            for requirement in target[PythonRequirementsField].value:
-                name = canonical_name(requirement.project_name)
-                if name not in provided:
-                    missing.setdefault(name, str(target.address))
-    if not missing:
-        return
-    listing = "\n".join(f"    {name} (from {address})" for name, address in sorted(missing.items()))
-    layer_list = ", ".join(field_set.layers.value or ()) or "none"
-    raise LambdaCheckFailed(
-        f"{field_set.address} depends on third-party code that none of its layers provides, so "
-        f"its imports would fail on Lambda:\n{listing}\nIts `layers` are: {layer_list}. Add each "
-        f"requirement to a layer's requirements (e.g. 3rdparty/python/pypi-requirements.txt, then "
-        f"relock), name a layer that has it in the function's `layers`, or set "
-        f"`include_requirements=True` on the function to ship it in the function's own zip."
-    )
-
-
-def _check_size(
-    field_set: PythonAwsLambdaFieldSet, function: BuiltLambdaArtifact, layers: tuple[BuiltLambdaArtifact, ...]
-) -> None:
-    """Over the limit is an error here; above WARN_SHARE_OF_LIMIT, build_lambda_artifact warns."""
-    limit = UNZIPPED_LIMIT_BYTES
-    total = function.report["unzipped_bytes"] + sum(layer.report["unzipped_bytes"] for layer in layers)
-    if size_status(total, limit) != "over":
-        return
-    parts = "\n".join(
-        f"    {name}: {human_size(artifact.report['unzipped_bytes'])}"
-        for name, artifact in (
-            (str(field_set.address), function),
-            *((layer.metadata["address"], layer) for layer in layers),
-        )
-    )
-    largest = largest_distributions(
-        d for artifact in (function, *layers) for d in artifact.report["distributions"]
-    )
-    raise LambdaCheckFailed(
-        f"{field_set.address} and its `layers` unzip to {total:,} bytes, over Lambda's limit of "
-        f"{limit:,} bytes for a function and all its layers: {headroom(total, limit)}.\n{parts}\n"
-        f"Largest: {', '.join(largest)}.\nDrop or slim a requirement, add to the layers' "
-        f"`exclude`, or split the layers between functions; or ship this function as a container "
-        f"image ({CONTAINER_IMAGE_DOCS})."
-    )
-
-
-def _check_layer_size(address: Address, report: dict) -> None:
-    """A layer over the limit on its own fits no function: refuse it, naming what takes the room."""
-    limit = UNZIPPED_LIMIT_BYTES
-    total = report["unzipped_bytes"]
-    if size_status(total, limit) != "over":
-        return
-    largest = largest_distributions(report["distributions"], count=8)
-    biggest = report["distributions"][0]["name"] if report["distributions"] else "the largest dependency"
-    listing = "\n".join(f"    {line}" for line in largest)
-    raise LambdaCheckFailed(
-        f"The {PythonAWSLambdaLayer.alias} {address} unzips to {total:,} bytes on its own, over "
-        f"Lambda's limit of {limit:,} bytes for a function and all its layers ({headroom(total, limit)}), "
-        f"so no function could use it. Its largest distributions:\n{listing}\n"
-        f"What to do, from least to most work:\n"
-        f"  - leave out files nothing imports at run time, with the layer's `exclude` (e.g. "
-        f'`"**/tests/**"`, `"**/*.pyi"`, `"**/include/**"`);\n'
-        f"  - split its requirements into two layers, if no function needs both halves (a "
-        f"function and all its layers share the one limit);\n"
-        f"  - drop {biggest} or move to a slimmer alternative, or ship the functions that need "
-        f"it as container images, which may be up to 10 GB ({CONTAINER_IMAGE_DOCS})."
-    )
-
-
-def size_warning(subject: str, total: int) -> str | None:
-    """Why the artifact is close to the limit, above WARN_SHARE_OF_LIMIT of it; else None.
-    `subject` starts the sentence: "//:layer unzips to"."""
-    limit = UNZIPPED_LIMIT_BYTES
-    if size_status(total, limit) != "warn":
-        return None
-    return (
-        f"{subject} {human_size(total)}, {share_of_limit(total, limit)} of Lambda's "
-        f"{limit:,}-byte limit for a function and its layers ({headroom(total, limit)}). Above "
-        f"{100 * WARN_SHARE_OF_LIMIT:.0f}%, one more dependency or version bump may not fit: the "
-        f"artifact's report lists its largest distributions, and `exclude` drops what is never "
-        f"imported."
-        + (
-            f" That is over this repository's budget of {BUDGET_SHARE_OF_LIMIT:.0%} "
-            f"(BUDGET_SHARE_OF_LIMIT in lib/lambda_artifacts/artifact_zip.py): `./pants test` fails "
-            f"the Lambda-sandbox check of every function this large."
-            if total > BUDGET_SHARE_OF_LIMIT * limit
-            else ""
-        )
-    )
-
-
 @rule(desc="Package a Python AWS Lambda layer", level=LogLevel.DEBUG)
 async def package_python_aws_lambda_layer(field_set: PythonAwsLambdaLayerFieldSet) -> BuiltPackage:
     layer = await Get(BuiltLambdaArtifact, PythonAwsLambdaLayerFieldSet, field_set)
@@ -410,7 +297,7 @@ async def build_python_aws_lambda_layer(field_set: PythonAwsLambdaLayerFieldSet)
             layers=(),
         ),
     )
-    _check_layer_size(field_set.address, layer.report)
+    check_layer_size(field_set.address, layer.report)
     return layer
 
 
@@ -801,36 +688,6 @@ async def build_lambda_artifact(
         ),
     )
     return BuiltLambdaArtifact(package, output_filename, zipped.report, metadata)
-
-
-def size_log_lines(report: dict, layers_unzipped: int | None = None, largest: int = 5) -> list[str]:
-    """The artifact's sizes; for a function with layers, also their total against Lambda's limit."""
-    limit = UNZIPPED_LIMIT_BYTES
-    unzipped = report["unzipped_bytes"]
-    total = unzipped + (layers_unzipped or 0)
-    lines = [
-        f"    Size: {human_size(report['zipped_bytes'])} zipped, {human_size(unzipped)} unzipped"
-        + (f", {human_size(total)} with its layers" if layers_unzipped is not None else "")
-        + f" ({share_of_limit(total, limit)} of Lambda's {limit:,}-byte limit for a function and "
-        f"its layers, {headroom(total, limit)})"
-    ]
-    if report.get("bytecode_python"):
-        failures = report["bytecode_failures"]
-        lines.append(
-            f"    Bytecode: +{human_size(report['bytecode_bytes'])} unzipped, {report['bytecode_files']:,} "
-            f".pyc for CPython {report['bytecode_python']} (unchecked-hash)"
-            + (f"; {len(failures)} sources did not compile, e.g. {failures[0]}" if failures else "")
-        )
-    if report.get("excluded_files"):
-        lines.append(
-            f"    Excluded: {human_size(report['excluded_bytes'])} in {report['excluded_files']:,} files "
-            f"(`exclude`)"
-        )
-
-    top = largest_distributions(report["distributions"], largest)
-    if top:
-        lines.append(f"    Largest: {', '.join(top)}")
-    return lines
 
 
 def rules():

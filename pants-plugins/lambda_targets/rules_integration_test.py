@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 import toml
+from lambda_targets import checks as lambda_checks
 from lambda_targets import register
 from lambda_targets import rules as lambda_rules
 from lambda_targets.rules import PythonAwsLambdaFieldSet, PythonAwsLambdaLayerFieldSet
@@ -369,7 +370,7 @@ def test_a_function_and_layers_over_lambdas_unzipped_limit_are_refused(
     # than the function and its layer: the layer alone still fits.
     _, files = build_files(rule_runner, "fn")
     limit = json.loads(files["fn.metadata.json"])["unzipped_bytes_with_layers"] - 1
-    monkeypatch.setattr(lambda_rules, "UNZIPPED_LIMIT_BYTES", limit)
+    monkeypatch.setattr(lambda_checks, "UNZIPPED_LIMIT_BYTES", limit)
     # The same function under another name, so that the engine builds it again.
     rule_runner.write_files(
         {
@@ -389,7 +390,7 @@ def test_a_layer_over_the_limit_on_its_own_is_refused_with_what_to_do(
     rule_runner: RuleRunner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The layer is about 1 kB: a limit of 100 bytes puts it over on its own.
-    monkeypatch.setattr(lambda_rules, "UNZIPPED_LIMIT_BYTES", 100)
+    monkeypatch.setattr(lambda_checks, "UNZIPPED_LIMIT_BYTES", 100)
 
     with pytest.raises(ExecutionError) as error:
         build(rule_runner, "layer")
@@ -422,7 +423,7 @@ def test_a_layer_close_to_the_limit_warns(
     size = json.loads(files["layer.metadata.json"])["unzipped_bytes"]
     assert not [line for line in built.artifacts[0].extra_log_lines if "WARNING" in line]
     # The same layer under another name (so the engine builds it again) with a limit it fills to 95%.
-    monkeypatch.setattr(lambda_rules, "UNZIPPED_LIMIT_BYTES", int(size / 0.95))
+    monkeypatch.setattr(lambda_checks, "UNZIPPED_LIMIT_BYTES", int(size / 0.95))
     rule_runner.write_files(
         {
             "BUILD": (
@@ -471,7 +472,7 @@ def test_a_function_and_layers_close_to_the_limit_warn(
     total = json.loads(files["fn.metadata.json"])["unzipped_bytes_with_layers"]
     # The same function under another name (so the engine builds it again), with a limit that it
     # and its layer fill to 95%.
-    monkeypatch.setattr(lambda_rules, "UNZIPPED_LIMIT_BYTES", int(total / 0.95))
+    monkeypatch.setattr(lambda_checks, "UNZIPPED_LIMIT_BYTES", int(total / 0.95))
     rule_runner.write_files(
         {
             "BUILD": FUNCTION_WITH.replace("name='fn'", "name='fn_near_limit'").format(
