@@ -386,11 +386,29 @@ class SeedBuild:
             if a.metadata.is_function
         }
 
-    def installer(self, cache: Path) -> list[str]:
+    def install_command(self, cache: Path) -> list[str]:
+        """`pip install` with pip's options, or `uv pip install` with uv's."""
         if self.uv is None:
-            return [sys.executable, "-m", "pip", "--disable-pip-version-check", "--cache-dir", str(cache)]
+            return [
+                sys.executable,
+                "-m",
+                "pip",
+                "--disable-pip-version-check",
+                "--cache-dir",
+                str(cache),
+                "install",
+            ]
         # --system-certs: the machine's certificate store, as pip uses it.
-        return [str(self.uv), "pip", "--cache-dir", str(cache), "--system-certs", "--python", sys.executable]
+        return [
+            str(self.uv),
+            "pip",
+            "install",
+            "--cache-dir",
+            str(cache),
+            "--system-certs",
+            "--python",
+            sys.executable,
+        ]
 
     def build(self, pip_cache: Path) -> float:
         """`pip_cache`: pip's cache, or uv's for a uv-style build."""
@@ -417,7 +435,7 @@ class SeedBuild:
                 "--python-version",
                 "3.11",
             ]
-        pip = self.installer(pip_cache)
+        install = self.install_command(pip_cache)
         for artifact in self.artifacts:
             if artifact.metadata.is_function:
                 staging = work / "functions" / artifact.relative.parent
@@ -441,8 +459,7 @@ class SeedBuild:
                 how = ["--no-deps"]
             run(
                 [
-                    *pip,
-                    "install",
+                    *install,
                     "--quiet",
                     "--target",
                     str(tree),
