@@ -1,14 +1,20 @@
-"""Writes the project's lockfiles: ./pants run 3rdparty/python/lock.py [-- --resolve NAME ...]
+"""Writes the project's lockfiles with uv: ./pants run 3rdparty/python/lock.py [-- --resolve NAME ...]
 
 The lockfiles are requirements-style: one `name==version` line per distribution, under Pants'
 metadata header, which Pants installs with pip's normal resolver. (Pex-JSON lockfiles cannot be
 installed on our build machines, and they embed every artifact's download URL.)
 
+Every resolve is resolved by `uv pip compile` (https://docs.astral.sh/uv/pip/compile/), the uv
+that ./pants fetched and pinned in pants.toml's [uv], with the indexes ./pants hands to Pants.
+
 The `python-default` resolve holds what ships in the Lambda layers, so it is resolved for the
-Lambda platform, not for this machine: pip only considers wheels whose tags the Lambda runtime
-accepts (cp311, manylinux up to glibc 2.26 for python3.11 x86_64). A distribution may come from
-source only if it builds to a pure-Python wheel; anything else fails here, with the reason,
-instead of failing at import time on Lambda.
+Lambda platform, not for this machine: `--python-platform` and `--python-version` come from the
+runtime and architecture in the root BUILD (glibc 2.26 for python3.9 to 3.11, 2.34 from 3.12),
+and every distribution must come as a wheel that platform loads, except a git or URL
+requirement (the framework), which uv builds. That is what the artifact builds install
+(pants-plugins/lambda_targets/uv.py), with `--no-deps`.
+
+The tools' resolves are resolved for each local CPython their interpreter constraints name.
 
 The lockfiles carry no `--hash` pins: the framework is a git requirement, which cannot carry a
 hash, and pip refuses to mix hashed and unhashed lines.
@@ -17,23 +23,26 @@ hash, and pip refuses to mix hashed and unhashed lines.
 from __future__ import annotations
 
 import argparse
-import json
+import ast
 import os
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
+import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import unquote
 
-import pip
+import toml
 from lambda_targets.platforms import LambdaPlatform
+from lambda_targets.uv_args import COMMON_ARGS, UV_ENV, index_args
 from lockfiles import (
     HERE,
     LOCK_COMMAND,
+    PANTS_TOML,
     RESOLVES,
     RESOLVES_BY_NAME,
     LockError,
@@ -46,7 +55,7 @@ from lockfiles import (
     read_requirements,
 )
 from packaging.requirements import Requirement
-from packaging.utils import canonicalize_name, parse_wheel_filename
+from packaging.utils import canonicalize_name
 
 
 @dataclass(frozen=True)
@@ -55,10 +64,10 @@ class Pin:
     version: str
     # The requirement line as written, for git/URL requirements; None for index pins.
     direct_requirement: str | None = None
-    # What pip's report says about it: whether a requirements file asks for it, and the names
-    # its metadata depends on (for the lockfile's `required_by`, which CI's selection reads).
+    # What uv's annotations say about it: whether a requirements file asks for it, and which
+    # pinned distributions depend on it (for the lockfile's `required_by`, which CI reads).
     requested: bool = field(default=False, compare=False)
-    depends_on: tuple[str, ...] = field(default=(), compare=False)
+    needed_by: tuple[str, ...] = field(default=(), compare=False)
 
     @property
     def key(self) -> str:
@@ -68,7 +77,7 @@ class Pin:
         return self.direct_requirement or f"{self.key}=={self.version}"
 
 
-# --- Interpreters and pip ----------------------------------------------------------------
+# --- Interpreters ----------------------------------------------------------------------------
 
 
 def find_python(version: str) -> str:
@@ -93,46 +102,287 @@ def find_python(version: str) -> str:
     )
 
 
-# Runs the pip this tool was installed with (pinned in the pants-plugins lockfile) on another
-# interpreter, so every resolve uses the same pip whatever the interpreter ships.
-_RUN_PIP = (
-    "import runpy, sys; sys.path.insert(0, sys.argv.pop(1)); runpy.run_module('pip', run_name='__main__')"
-)
-_PIP_HOME = str(Path(pip.__file__).resolve().parent.parent)
+# --- uv --------------------------------------------------------------------------------------
 
 
-def run_pip(python: str, args: Sequence[str]) -> subprocess.CompletedProcess[str]:
-    # --isolated: ignore the user's pip configuration, as Pants' own resolves do, so the lock
-    # agrees with what Pants will install from it.
-    argv = [python, "-I", "-c", _RUN_PIP, _PIP_HOME, *args, "--isolated", "--disable-pip-version-check"]
-    return subprocess.run(argv, capture_output=True, text=True)
+def uv_binary() -> str:
+    """The uv binary of the wheel ./pants fetched and checked against pants.toml's [uv] pin,
+    unpacked beside it once."""
+    wheel = os.environ.get("LAMBDA_UV_WHEEL")
+    if not wheel or not Path(wheel).is_file():
+        raise LockError(f"uv comes from ./pants, which fetches and checks it: run `{LOCK_COMMAND}`.")
+    unpacked = Path(f"{wheel}.bin") / "uv"
+    if not unpacked.is_file():
+        with zipfile.ZipFile(wheel) as zf:
+            (member,) = [n for n in zf.namelist() if re.fullmatch(r"uv-[^/]+\.data/scripts/uv", n)]
+            unpacked.parent.mkdir(parents=True, exist_ok=True)
+            partial = unpacked.with_name(f"uv.{os.getpid()}")
+            partial.write_bytes(zf.read(member))
+            partial.chmod(0o755)
+            partial.replace(unpacked)
+    return str(unpacked)
 
 
-def pip_errors(result: subprocess.CompletedProcess[str]) -> str:
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    errors = [line for line in lines if "ERROR" in line or "error:" in line]
-    return "\n".join(f"    {line}" for line in (errors or lines[-15:]))
-
-
-def dry_run_install(python: str, args: Sequence[str], scratch: Path) -> list[dict]:
-    """The distributions `pip install args` would install, from pip's installation report."""
-    report = scratch / "report.json"
-    result = run_pip(
-        python,
-        ["install", "--dry-run", "--ignore-installed", "--quiet", "--report", str(report), *args],
+def uv_cache_dir() -> str:
+    """Pants' named cache `uv`, the one the artifact builds use: a lock leaves it warm for them."""
+    if os.environ.get("UV_CACHE_DIR"):
+        return os.environ["UV_CACHE_DIR"]
+    named_caches = os.environ.get("PANTS_NAMED_CACHES_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "pants", "named_caches"
     )
-    if result.returncode != 0:
-        raise PipFailed(result)
-    return json.loads(report.read_text())["install"]
+    return os.path.join(named_caches, "uv")
 
 
-class PipFailed(Exception):
-    def __init__(self, result: subprocess.CompletedProcess[str]) -> None:
-        super().__init__(result.stderr)
-        self.result = result
+def _list_option(value: str) -> list[str]:
+    """A Pants list option as ./pants exports it (`["a", "b"]`, possibly `+[...]`)."""
+    return list(ast.literal_eval(value.lstrip("+"))) if value.strip() else []
 
 
-# --- Requirements ------------------------------------------------------------------------
+PYPI = "https://pypi.org/simple/"
+
+
+@dataclass(frozen=True)
+class Repositories:
+    """Where packages come from: pants.toml's [python-repos] if set, else what ./pants found in
+    pip's configuration (PANTS_PYTHON_REPOS_*), else PyPI: what the artifact builds use."""
+
+    indexes: tuple[str, ...]
+    find_links: tuple[str, ...]
+
+    @classmethod
+    def of(cls, root: Path) -> Repositories:
+        configured = toml.loads((root / PANTS_TOML).read_text()).get("python-repos", {})
+        found = cls.from_environment()
+        return cls(
+            tuple(configured.get("indexes", found.indexes)), tuple(configured.get("find_links", found.find_links))
+        )
+
+    @classmethod
+    def from_environment(cls) -> Repositories:
+        indexes = _list_option(os.environ.get("PANTS_PYTHON_REPOS_INDEXES", "")) or [PYPI]
+        return cls(tuple(indexes), tuple(_list_option(os.environ.get("PANTS_PYTHON_REPOS_FIND_LINKS", ""))))
+
+
+@dataclass(frozen=True)
+class Target:
+    """What one `uv pip compile` resolves for: the Lambda platform, or a local CPython."""
+
+    python: str  # the interpreter uv runs builds with (and, for a local target, resolves for)
+    version: str  # its minor version, "3.11"
+    platform: LambdaPlatform | None = None
+
+    def describe(self) -> str:
+        return self.platform.describe() if self.platform else f"CPython {self.version} on this machine"
+
+    def args(self, direct_names: Iterable[str], uv_platform: str | None = None) -> list[str]:
+        args = ["--python", self.python]
+        if self.platform:
+            args += [
+                "--python-platform",
+                uv_platform or self.platform.uv_python_platform,
+                "--python-version",
+                self.platform.python_version_string,
+                # Wheels only, for the platform: a distribution compiled here would be linked
+                # against this machine's C library. A git or URL requirement is built.
+                "--only-binary",
+                ":all:",
+                *(arg for name in direct_names for arg in ("--no-binary", name)),
+            ]
+        return args
+
+
+@dataclass(frozen=True)
+class Uv:
+    exe: str
+    cache_dir: str
+    repositories: Repositories
+
+    @classmethod
+    def for_repository(cls, root: Path) -> Uv:
+        return cls(uv_binary(), uv_cache_dir(), Repositories.of(root))
+
+    def compile(self, args: Sequence[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+        argv = [
+            self.exe,
+            "pip",
+            "compile",
+            *COMMON_ARGS,
+            "--quiet",
+            "--no-header",
+            "--annotation-style",
+            "split",
+            "--cache-dir",
+            self.cache_dir,
+            *index_args(self.repositories.indexes, self.repositories.find_links),
+            *args,
+        ]
+        return subprocess.run(argv, cwd=cwd, capture_output=True, text=True, env={**os.environ, **UV_ENV})
+
+
+# --- Reading uv's output ---------------------------------------------------------------------
+
+REQUIREMENTS_IN = "requirements.in"
+CONSTRAINTS_TXT = "constraints.txt"
+_PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?\s*(?:==\s*(\S+)|@\s*(\S+))")
+
+
+def requirement_name(requirement: str) -> str:
+    """The name a requirement line starts with (packaging 21 rejects `git+file://` URLs)."""
+    match = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", requirement)
+    if not match:
+        raise LockError(f"{requirement!r} does not start with a distribution name.")
+    return match.group(1)
+
+
+def parse_compiled(text: str, requirements: Sequence[str]) -> list[Pin]:
+    """Pins from `uv pip compile --annotation-style split` output. A git/URL pin keeps the line
+    the requirements file has (uv writes the commit it found, which differs between the sample,
+    GitHub and a mirror of the framework)."""
+    direct = {canonicalize_name(requirement_name(r)): r for r in requirements if is_direct(r)}
+    entries: list[tuple[str, str, list[str]]] = []
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line:
+            continue
+        if not raw[0].isspace() and not line.startswith("#"):
+            match = _PIN.match(line)
+            if not match:
+                raise LockError(f"uv wrote a line the lock command cannot read: {line!r}")
+            entries.append((match.group(1), match.group(2) or "", []))
+        elif entries and line.startswith("#"):
+            via = line.lstrip("#").strip()
+            via = via[len("via") :].strip() if via.startswith("via") else via
+            if via:
+                entries[-1][2].append(via)
+    pins = []
+    for name, version, vias in entries:
+        key = canonicalize_name(name)
+        requested = any(v.startswith("-r ") for v in vias)
+        needed_by = tuple(sorted({canonicalize_name(v.split("[")[0]) for v in vias if not v.startswith("-")}))
+        pins.append(Pin(name, version, direct.get(key), requested, needed_by))
+    return pins
+
+
+# --- Our words for uv's failures -------------------------------------------------------------
+
+_NO_WHEEL = (
+    re.compile(r"Wheels are required for `([^`]+)`"),
+    re.compile(r"Because (?:only )?([A-Za-z0-9][A-Za-z0-9._-]*)\S* has no (?:usable )?wheels"),
+)
+_NOT_FOUND = re.compile(r"Because ([A-Za-z0-9][A-Za-z0-9._-]*) was not found in the package registry")
+_BUILD_FAILED = re.compile(r"Failed to (?:download and )?build `([^`]+)`")
+_UNREACHABLE = re.compile(r"Failed to fetch: `?([^`\s]+)`?|error sending request for url \(([^)\s]+)\)")
+
+
+def uv_said(stderr: str) -> str:
+    lines = [line for line in stderr.splitlines() if line.strip()][-25:]
+    return "uv said:\n" + "\n".join(f"    {line}" for line in lines)
+
+
+@dataclass
+class Resolution:
+    """One resolve, for one target: what to tell the user if uv cannot finish it."""
+
+    uv: Uv
+    target: Target
+    resolve: Resolve
+    scratch: Path
+    kept: dict[str, str] = field(default_factory=dict)  # canonical name -> version kept from the lockfile
+
+    @property
+    def requirement_files(self) -> str:
+        return ", ".join(str(HERE / f) for f in self.resolve.requirement_files)
+
+    def compile(self, requirements: Sequence[str], constraints: Sequence[str]) -> list[Pin]:
+        write_lines(self.scratch / REQUIREMENTS_IN, requirements)
+        write_lines(self.scratch / CONSTRAINTS_TXT, constraints)
+        direct_names = [requirement_name(r) for r in requirements if is_direct(r)]
+        result = self.uv.compile(
+            [*self.target.args(direct_names), "--constraint", CONSTRAINTS_TXT, REQUIREMENTS_IN], self.scratch
+        )
+        if result.returncode != 0:
+            raise LockError(self.explain(result.stderr))
+        return parse_compiled(result.stdout, requirements)
+
+    def explain(self, stderr: str) -> str:
+        where = self.target.describe()
+        relock = lock_command(self.resolve.name)
+        for pattern in _NO_WHEEL:
+            match = pattern.search(stderr)
+            if match:
+                return self.no_wheel(canonicalize_name(match.group(1)), stderr)
+        match = _NOT_FOUND.search(stderr)
+        if match:
+            return (
+                f"{match.group(1)} is on no package index the lock command searched "
+                f"({', '.join(self.uv.repositories.indexes)}). Check its name in "
+                f"{self.requirement_files}, then rerun `{relock}`.\n\n{uv_said(stderr)}"
+            )
+        match = _BUILD_FAILED.search(stderr)
+        if match:
+            return (
+                f"uv could not build {match.group(1)} from source for {where} (output below). "
+                f"Pin a release of it that ships a wheel for this platform in "
+                f"{self.requirement_files}, or, for a git requirement, fix it upstream and move "
+                f"its tag; then rerun `{relock}`.\n\n{uv_said(stderr)}"
+            )
+        match = _UNREACHABLE.search(stderr)
+        if match:
+            url = match.group(1) or match.group(2)
+            return (
+                f"The lock command could not reach {url} while resolving `{self.resolve.name}` for "
+                f"{where}. Check the network (and HTTPS_PROXY), and the index settings: "
+                f"pants.toml's [python-repos], or pip's configuration (pip.conf, PIP_INDEX_URL, "
+                f"PIP_EXTRA_INDEX_URL, PIP_FIND_LINKS), which ./pants hands to uv. Then rerun "
+                f"`{relock}`.\n\n{uv_said(stderr)}"
+            )
+        return f"uv could not resolve {self.requirement_files} for {where}.\n\n{uv_said(stderr)}"
+
+    def no_wheel(self, name: str, stderr: str) -> str:
+        """Names the package, the platform and the ways out: an older release, another
+        runtime, or leaving it out of the resolve."""
+        platform = self.target.platform
+        relock = lock_command(self.resolve.name)
+        files = HERE / self.resolve.requirement_files[0]
+        if name in self.kept:
+            return (
+                f"{HERE / self.resolve.lockfile} pins {name}=={self.kept[name]}, which has no wheel "
+                f"for {self.target.describe()}. To drop the pin, run `{relock}`; to choose a version "
+                f"that fits, pin it in {files} and run `{relock}`.\n\n{uv_said(stderr)}"
+            )
+        ways_out = []
+        newest_that_fits = self.newest(name)
+        if newest_that_fits:
+            ways_out.append(
+                f"hold it back: {name} {newest_that_fits} is the newest release with such a wheel "
+                f"(`{name}<={newest_that_fits}` in {files});"
+            )
+        runtime = "choose another runtime or architecture in the root BUILD"
+        if platform is not None:
+            newer_glibc = self.newest(name, platform.uv_python_platform_newest)
+            if newer_glibc and newer_glibc != newest_that_fits:
+                runtime += (
+                    f": {name} {newer_glibc} has wheels for a newer glibc than {platform.runtime}'s "
+                    f"{'.'.join(map(str, platform.glibc))} (python3.12 and later run on Amazon Linux "
+                    f"2023, glibc 2.34)"
+                )
+        ways_out.append(runtime + ";")
+        ways_out.append(f"if nothing imports {name} on Lambda, drop the requirement that pulls it in.")
+        return (
+            f"{name} has no wheel for {self.target.describe()} in any release that "
+            f"{self.requirement_files} allow"
+            f"{'' if newest_that_fits else ' (nor in any other release)'}. Ways out:\n"
+            + "".join(f"  - {way}\n" for way in ways_out)
+            + f"Then rerun `{relock}`.\n\n{uv_said(stderr)}"
+        )
+
+    def newest(self, name: str, uv_platform: str | None = None) -> str | None:
+        """The newest release of `name` with a wheel for the target (or another uv platform)."""
+        probe = Path(tempfile.mkdtemp(dir=self.scratch))
+        write_lines(probe / REQUIREMENTS_IN, [name])
+        result = self.uv.compile([*self.target.args((), uv_platform), "--no-deps", REQUIREMENTS_IN], probe)
+        pins = parse_compiled(result.stdout, [name]) if result.returncode == 0 else []
+        return pins[0].version if pins else None
 
 
 def write_lines(path: Path, lines: Iterable[str]) -> Path:
@@ -140,211 +390,32 @@ def write_lines(path: Path, lines: Iterable[str]) -> Path:
     return path
 
 
-# --- Resolving for a Lambda platform -----------------------------------------------------
-
-
-def is_pure(wheel_name: str) -> bool:
-    _, _, _, wheel_tags = parse_wheel_filename(wheel_name)
-    return all(tag.abi == "none" and tag.platform == "any" for tag in wheel_tags)
-
-
-def build_wheel(python: str, requirement: str, wheelhouse: Path, *, from_source: bool) -> Path:
-    """Builds (or, from_source=False, also accepts an existing) wheel; returns its path."""
-    out = Path(tempfile.mkdtemp(dir=wheelhouse.parent))
-    args = ["wheel", "--no-deps", "--quiet", "-w", str(out), requirement]
-    if from_source:
-        args.insert(1, "--no-binary=:all:")
-    result = run_pip(python, args)
-    if result.returncode != 0:
-        raise LockError(f"Could not build {requirement!r} into a wheel:\n{pip_errors(result)}")
-    (wheel,) = out.glob("*.whl")
-    return Path(shutil.move(str(wheel), wheelhouse / wheel.name))
-
-
-def local_wheel(python: str, spec: str, scratch: Path) -> tuple[str, str] | None:
-    """(version, tags) of the wheel pip picks for `spec` on this machine, if one exists."""
-    out = Path(tempfile.mkdtemp(dir=scratch))
-    result = run_pip(
-        python, ["download", "--no-deps", "--only-binary=:all:", "--quiet", "-d", str(out), spec]
-    )
-    wheels = list(out.glob("*.whl")) if result.returncode == 0 else []
-    if not wheels:
-        return None
-    _, version, _, wheel_tags = parse_wheel_filename(wheels[0].name)
-    return str(version), ", ".join(sorted(str(t) for t in wheel_tags))
-
-
-@dataclass
-class LambdaResolution:
-    platform: LambdaPlatform
-    python: str
-    scratch: Path
-    # Wheels built here from git/URL requirements or pure-Python sdists, offered to pip.
-    wheelhouse: Path = field(init=False)
-    built_from: dict[str, str] = field(default_factory=dict)  # wheel file name -> requirement
-
-    def __post_init__(self) -> None:
-        self.wheelhouse = self.scratch / "wheelhouse"
-        self.wheelhouse.mkdir()
-
-    def platform_args(self) -> list[str]:
-        major, minor = self.platform.python_version
-        args = ["--only-binary=:all:", "--implementation=cp", f"--python-version={major}.{minor}"]
-        args += [f"--abi=cp{major}{minor}"]
-        args += [f"--platform={tag}" for tag in self.platform.platform_tags()]
-        # pip accepts platform options only when installing into a --target (never written to
-        # here: this is a dry run).
-        args += ["--target", str(self.scratch / "unused-target")]
-        return args + ["--find-links", str(self.wheelhouse)]
-
-    def add_source_requirement(self, requirement: str, origin: str) -> None:
-        wheel = build_wheel(self.python, requirement, self.wheelhouse, from_source=True)
-        if not is_pure(wheel.name):
-            raise LockError(
-                f"{requirement} ({origin}) builds to {wheel.name}, which is not pure Python. "
-                f"Only pure-Python distributions may come from source: a compiled one would be "
-                f"linked against this machine's C library, not {self.platform.describe()}'s. "
-                f"Depend on a release that ships a compatible wheel instead."
-            )
-        self.built_from[wheel.name] = requirement
-
-    def resolve(
-        self,
-        index_requirements: list[str],
-        direct_requirements: dict[str, str],
-        constraints: Sequence[str] = (),
-    ) -> list[Pin]:
-        for requirement, origin in direct_requirements.items():
-            self.add_source_requirement(requirement, origin)
-        constraint_args = ["-c", str(write_lines(self.scratch / "constraints.txt", constraints))]
-        while True:
-            requested = index_requirements + [
-                str(self.wheelhouse / name)
-                for name, req in self.built_from.items()
-                if req in direct_requirements
-            ]
-            reqs = write_lines(self.scratch / "lambda-requirements.txt", requested)
-            try:
-                installs = dry_run_install(
-                    self.python, [*self.platform_args(), "-r", str(reqs), *constraint_args], self.scratch
-                )
-                break
-            except PipFailed as failure:
-                self.handle_missing_wheel(failure)
-        return [self.pin(item) for item in installs]
-
-    def check_pins(self, pins: Sequence[str], origin: str, relock: str) -> None:
-        """Each `name==version` in `pins` (e.g. a lockfile's, edited by hand) has a wheel for the
-        platform. One pip call, without dependencies: the resolve that follows checks those."""
-        if not pins:
-            return
-        reqs = write_lines(self.scratch / "kept-pins.txt", pins)
-        try:
-            dry_run_install(self.python, [*self.platform_args(), "--no-deps", "-r", str(reqs)], self.scratch)
-        except PipFailed as failure:
-            missing = re.search(r"No matching distribution found for (\S+)", failure.result.stderr)
-            if not missing:
-                raise LockError(
-                    f"The pins in {origin} do not install on {self.platform.describe()}:\n"
-                    f"{pip_errors(failure.result)}"
-                )
-            spec = missing.group(1)
-            found = local_wheel(self.python, spec, self.scratch)
-            ships = f"it ships only {found[1]}" if found else "it has no wheel and no pure-Python source"
-            raise LockError(
-                f"{origin} pins {spec}, which has no wheel for {self.platform.describe()}: {ships}. "
-                f"To drop the pin, run `{relock}`; to choose a version that fits, pin it in the "
-                f"requirements file and run `{relock}`."
-            )
-
-    def handle_missing_wheel(self, failure: PipFailed) -> None:
-        """Either a pure-Python sdist we can build and offer, or a clear error."""
-        missing = re.search(r"No matching distribution found for (\S+)", failure.result.stderr)
-        if not missing:
-            raise LockError(
-                f"pip could not resolve the requirements for {self.platform.describe()}:\n"
-                f"{pip_errors(failure.result)}"
-            )
-        spec = missing.group(1)
-        found = local_wheel(self.python, spec, self.scratch)
-        if found:
-            version, wheel_tags = found
-            name = canonicalize_name(Requirement(spec).name)
-            raise LockError(
-                f"No release matching {spec!r} has a wheel for {self.platform.describe()}. "
-                f"The newest, {name} {version}, ships only {wheel_tags}: it needs a newer C "
-                f"library or another Python. Hold {name} back to a release that ships a "
-                f"compatible wheel in {HERE}/pypi-requirements.txt (e.g. `{name}<{version}`), "
-                f"then rerun {LOCK_COMMAND}."
-            )
-        # No wheel at all: acceptable only if it builds to a pure-Python wheel.
-        self.add_source_requirement(spec, "no wheel on the index; building its sdist")
-
-    def pin(self, item: dict) -> Pin:
-        wheel_name = unquote(item["download_info"]["url"].rsplit("/", 1)[-1])
-        built_from = self.built_from.get(wheel_name)
-        if built_from is not None:
-            return pin_from_report(item, built_from if is_direct(built_from) else None)
-        self.check_wheel(wheel_name)
-        return pin_from_report(item, None)
-
-    def check_wheel(self, wheel_name: str) -> None:
-        """Belt and braces: pip was told the platform, but verify every chosen wheel fits it."""
-        accepted = set(self.platform.compatible_tags())
-        _, _, _, wheel_tags = parse_wheel_filename(wheel_name)
-        if not {str(tag) for tag in wheel_tags} & accepted:
-            raise LockError(f"pip chose {wheel_name}, which {self.platform.describe()} cannot load.")
-
-
-# --- Resolving for local interpreters ----------------------------------------------------
-
-
-def resolve_locally(python: str, requirements: list[str], constraints: list[str], scratch: Path) -> list[Pin]:
-    reqs = write_lines(scratch / "requirements.txt", requirements)
-    args = ["-r", str(reqs)]
-    if constraints:
-        args += ["-c", str(write_lines(scratch / "constraints.txt", constraints))]
-    try:
-        installs = dry_run_install(python, args, scratch)
-    except PipFailed as failure:
-        raise LockError(f"pip could not resolve the requirements:\n{pip_errors(failure.result)}")
-    direct_by_name = {canonicalize_name(Requirement(r).name): r for r in requirements if is_direct(r)}
-    return [
-        pin_from_report(item, direct_by_name.get(canonicalize_name(item["metadata"]["name"])))
-        for item in installs
-    ]
-
-
-def pin_from_report(item: dict, direct_requirement: str | None) -> Pin:
-    """A pin from one `install` entry of pip's installation report."""
-    metadata = item["metadata"]
-    depends_on = tuple(
-        sorted({canonicalize_name(Requirement(r).name) for r in metadata.get("requires_dist") or ()})
-    )
-    return Pin(
-        metadata["name"], metadata["version"], direct_requirement, bool(item.get("requested")), depends_on
-    )
+# --- The lockfile ----------------------------------------------------------------------------
 
 
 def required_by(pins: Iterable[Pin]) -> dict[str, list[str]]:
-    """For each pinned distribution, the requested distributions whose dependencies pull it in
-    (itself included, if requested). Dependencies are followed whatever their markers say, so a
-    change may select more than it needs, never less."""
-    by_key = {pin.key: pin for pin in pins}
-    result: dict[str, set[str]] = {key: set() for key in by_key}
-    for root in (pin for pin in by_key.values() if pin.requested):
-        stack, seen = [root.key], set()
+    """For each pinned distribution, the requested distributions that pull it in (itself
+    included, if requested). Pins of several interpreters are merged: a change may then select
+    more than it needs, never less."""
+    needed_by: dict[str, set[str]] = {}
+    requested: set[str] = set()
+    for pin in pins:
+        needed_by.setdefault(pin.key, set()).update(pin.needed_by)
+        if pin.requested:
+            requested.add(pin.key)
+    result = {}
+    for key in needed_by:
+        roots, stack, seen = set(), [key], set()
         while stack:
-            key = stack.pop()
-            if key in seen or key not in by_key:
+            current = stack.pop()
+            if current in seen:
                 continue
-            seen.add(key)
-            result[key].add(root.key)
-            stack.extend(by_key[key].depends_on)
-    return {key: sorted(roots) for key, roots in sorted(result.items())}
-
-
-# --- The lockfile ------------------------------------------------------------------------
+            seen.add(current)
+            if current in requested:
+                roots.add(current)
+            stack.extend(needed_by.get(current, ()))
+        result[key] = sorted(roots)
+    return dict(sorted(result.items()))
 
 
 def merge(per_python: dict[str, list[Pin]]) -> list[str]:
@@ -370,6 +441,7 @@ def merge(per_python: dict[str, list[Pin]]) -> list[str]:
 
 
 def lock(
+    uv: Uv,
     repository: Repository,
     resolve: Resolve,
     pins_of: dict[str, list[Pin]],
@@ -379,60 +451,50 @@ def lock(
     """Resolves and writes one lockfile. `keep_pins` holds every index pin it has now."""
     if requirements is None:
         requirements = repository.requirements(resolve)
+    followed = follow_runtime(repository, resolve)
+    if followed:
+        print(f"Set {followed}.", file=sys.stderr)
+        repository = Repository(repository.root)  # read pants.toml again
     platform = repository.lambda_platform() if resolve.for_lambda else None
-    pythons = (
-        (f"{platform.python_version[0]}.{platform.python_version[1]}",)
-        if platform
-        else repository.pythons(resolve)
-    )
-    if platform is not None:
-        followed = follow_runtime(repository, resolve)
-        if followed:
-            print(f"Set {followed}.", file=sys.stderr)
-    constrained_by = [pins_of[other] for other in resolve.constrained_by]
+    pythons = (platform.python_version_string,) if platform else repository.pythons(resolve)
     kept = read_pins(resolve) if keep_pins else []
-    constrained_by.append(kept)
-    constraints = [pin.line() for pins in constrained_by for pin in pins if not pin.direct_requirement]
+    constraints = [
+        pin.line()
+        for pins in [*(pins_of[other] for other in resolve.constrained_by), kept]
+        for pin in pins
+        if not pin.direct_requirement
+    ]
     per_python: dict[str, list[Pin]] = {}
+    started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix=f"lock-{resolve.name}-") as tmp:
         for version in pythons:
-            python = find_python(version)
-            scratch = Path(tempfile.mkdtemp(dir=tmp))
-            if platform is not None:
-                print(f"Resolving {resolve.name} for {platform.describe()} ...", file=sys.stderr)
-                direct = {
-                    r: f"in {', '.join(resolve.requirement_files)}" for r in requirements if is_direct(r)
-                }
-                index = [r for r in requirements if not is_direct(r)]
-                resolution = LambdaResolution(platform, python, scratch)
-                resolution.check_pins(
-                    [p.line() for p in kept if not p.direct_requirement],
-                    str(HERE / resolve.lockfile),
-                    relock=lock_command(resolve.name),
-                )
-                pins = resolution.resolve(index, direct, constraints)
-            else:
-                print(f"Resolving {resolve.name} for CPython {version} ...", file=sys.stderr)
-                # Later interpreters must agree with the pins of earlier ones.
-                earlier = [p.line() for ps in per_python.values() for p in ps if not p.direct_requirement]
-                pins = resolve_locally(python, requirements, constraints + earlier, scratch)
-            per_python[version] = pins
+            target = Target(find_python(version), version, platform)
+            print(f"Resolving {resolve.name} for {target.describe()} ...", file=sys.stderr)
+            resolution = Resolution(
+                uv, target, resolve, Path(tempfile.mkdtemp(dir=tmp)), {p.key: p.version for p in kept}
+            )
+            # Later interpreters must agree with the pins of earlier ones.
+            earlier = [p.line() for ps in per_python.values() for p in ps if not p.direct_requirement]
+            per_python[version] = resolution.compile(requirements, constraints + earlier)
     every_pin = [pin for pins in per_python.values() for pin in pins]
     text = lockfile_text(resolve, requirements, pythons, merge(per_python), platform, required_by(every_pin))
     # Write via a temporary file, so a failure never leaves half a lockfile behind.
-    target = HERE / resolve.lockfile
-    tmp_path = target.with_suffix(".lock.tmp")
+    target_path = HERE / resolve.lockfile
+    tmp_path = target_path.with_suffix(".lock.tmp")
     tmp_path.write_text(text)
-    tmp_path.replace(target)
-    print(f"Wrote {target} ({len(text.splitlines())} lines).", file=sys.stderr)
-    return [pin for pins in per_python.values() for pin in pins]
+    tmp_path.replace(target_path)
+    print(
+        f"Wrote {target_path} ({len(text.splitlines())} lines) in {time.monotonic() - started:.1f} s.",
+        file=sys.stderr,
+    )
+    return every_pin
 
 
 def read_pins(resolve: Resolve) -> list[Pin]:
     """Pins of an existing lockfile, for resolves that are constrained by it."""
     path = HERE / resolve.lockfile
     if not path.exists():
-        raise LockError(f"{path} does not exist yet; lock it too: {LOCK_COMMAND} -- --resolve {resolve.name}")
+        raise LockError(f"{path} does not exist yet; lock it too: {lock_command(resolve.name)}")
     pins = []
     for line in read_requirements(path):
         requirement = Requirement(line.split(";")[0])
@@ -453,7 +515,7 @@ def retag(requirement: str, tag: str) -> str:
     return requirement.replace(url, f"{base}@{tag}")
 
 
-def bump_framework(tag: str) -> None:
+def bump_framework(uv: Uv, tag: str) -> None:
     """Moves the framework to `tag` and relocks python-default, keeping every PyPI pin, so that
     only the framework layer's bytes change."""
     text = FRAMEWORK_REQUIREMENTS.read_text()
@@ -468,7 +530,7 @@ def bump_framework(tag: str) -> None:
         if HERE / f != FRAMEWORK_REQUIREMENTS
         for r in read_requirements(HERE / f)
     ]
-    lock(Repository(Path.cwd()), default, {}, others + [bumped.get(r, r) for r in current], keep_pins=True)
+    lock(uv, Repository(Path.cwd()), default, {}, others + [bumped.get(r, r) for r in current], keep_pins=True)
     for old, new in bumped.items():
         text = text.replace(old, new)
     FRAMEWORK_REQUIREMENTS.write_text(text)
@@ -497,14 +559,15 @@ def main(argv: Sequence[str]) -> int:
     try:
         if not HERE.is_dir():
             raise LockError(f"Run this from the repository root: {LOCK_COMMAND}")
+        uv = Uv.for_repository(Path.cwd())
         if args.framework_tag:
-            bump_framework(args.framework_tag)
+            bump_framework(uv, args.framework_tag)
             return 0
         repository = Repository(Path.cwd())
         pins_of: dict[str, list[Pin]] = {}
         for resolve in RESOLVES:
             if resolve.name in wanted:
-                pins_of[resolve.name] = lock(repository, resolve, pins_of, keep_pins=args.keep_pins)
+                pins_of[resolve.name] = lock(uv, repository, resolve, pins_of, keep_pins=args.keep_pins)
             elif any(resolve.name in r.constrained_by for r in RESOLVES if r.name in wanted):
                 pins_of[resolve.name] = read_pins(resolve)
     except LockError as e:

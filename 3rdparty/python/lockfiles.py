@@ -46,6 +46,10 @@ BEGIN_METADATA = "# --- BEGIN PANTS LOCKFILE METADATA: DO NOT EDIT OR REMOVE ---
 END_METADATA = "# --- END PANTS LOCKFILE METADATA ---"
 
 
+# In a resolve's `interpreters`: the CPython of the Lambda runtime set in the root BUILD.
+RUNTIME = "runtime"
+
+
 @dataclass(frozen=True)
 class Resolve:
     name: str
@@ -55,16 +59,22 @@ class Resolve:
     for_lambda: bool = False
     # Resolves whose pins this one must agree with, where they share a distribution.
     constrained_by: tuple[str, ...] = ()
+    # The CPythons it is for, where they follow from elsewhere: RUNTIME, or another resolve's
+    # name for that resolve's. The lock command points pants.toml's constraints for it at them,
+    # and ./pants refuses to run while they differ. Empty: whatever pants.toml says.
+    interpreters: tuple[str, ...] = ()
 
 
-# Order matters: a resolve is locked after those that constrain it. Which interpreters each one
-# is for comes from pants.toml; the Lambda platform from the root BUILD.
+# Order matters: a resolve is locked after those that constrain it, and after those whose
+# interpreters it follows. Which interpreters each one is for is in pants.toml; `interpreters`
+# says which of those entries follow the runtime set in the root BUILD.
 RESOLVES = (
     Resolve(
         name="python-default",
         lockfile="default.lock",
         requirement_files=("pypi-requirements.txt", "framework-requirements.txt"),
         for_lambda=True,
+        interpreters=(RUNTIME,),
     ),
     # Pants pins its own dependencies exactly, so the tools that share an interpreter with it
     # (pytest runs the plugin tests in one process with Pants) follow its pins.
@@ -73,18 +83,24 @@ RESOLVES = (
         lockfile="pants-plugins.lock",
         requirement_files=("pants-plugins-requirements.txt",),
     ),
+    # pytest runs every python_tests target: the plugin's, on Pants' CPython, and the rest, on
+    # the runtime's (the functions' own tests run where their code will).
     Resolve(
         name="pytest",
         lockfile="pytest.lock",
         requirement_files=("pytest-requirements.txt",),
         constrained_by=("pants-plugins",),
+        interpreters=("pants-plugins", RUNTIME),
     ),
     Resolve(name="lint", lockfile="lint.lock", requirement_files=("lint-requirements.txt",)),
+    # The tests of the artifacts and the deploy tool share boto3 and more with the layers, at the
+    # same versions, so they run on the runtime's CPython too: the pins must exist for it.
     Resolve(
         name="dev",
         lockfile="dev.lock",
         requirement_files=("dev-requirements.txt",),
         constrained_by=("python-default", "pytest"),
+        interpreters=(RUNTIME,),
     ),
 )
 RESOLVES_BY_NAME = {r.name: r for r in RESOLVES}
@@ -236,8 +252,8 @@ def lockfile_text(
         "",
     ]
     if platform is not None:
-        header.append(f"# Resolved for {platform.describe()}: every pin below has a wheel")
-        header.append("# that platform accepts, or builds to a pure-Python wheel.")
+        header.append(f"# Resolved for {platform.describe()}: every pin below is a wheel")
+        header.append("# that platform loads, except a git or URL requirement, which uv builds.")
     else:
         header.append(f"# Resolved for CPython {' and '.join(pythons)} on this machine's platform.")
     header.append("# No --hash pins: see Lockfiles in README.md.")
@@ -284,44 +300,78 @@ def _framework_tag_change(expected: list[str], recorded: list[str]) -> str | Non
     return None
 
 
-def runtime_constraints_problem(repository: Repository, resolve: Resolve) -> str | None:
-    """pants.toml's interpreter constraints for the Lambda resolve must be the runtime's CPython:
-    they are what its lockfile's header says it is valid for."""
-    platform = repository.lambda_platform()
-    option, constraints = repository.interpreter_constraints_option(resolve)
-    want = f"CPython=={'.'.join(map(str, platform.python_version))}.*"
-    if constraints == [want]:
+def wanted_constraints(repository: Repository, resolve: Resolve) -> list[str] | None:
+    """The constraints pants.toml must give a resolve whose interpreters follow the runtime."""
+    if not resolve.interpreters:
         return None
-    return (
-        f"{ROOT_BUILD} sets runtime={platform.runtime!r} for the Lambda targets, but {PANTS_TOML} "
-        f"{option} is {constraints} (the CPython default.lock is resolved for). Run "
-        f"`{lock_command(resolve.name)}`: it makes that [{want!r}] and relocks."
+    wanted: list[str] = []
+    for interpreter in resolve.interpreters:
+        if interpreter == RUNTIME:
+            wanted.append(f"CPython=={repository.lambda_platform().python_version_string}.*")
+        else:
+            wanted += repository.interpreter_constraints(RESOLVES_BY_NAME[interpreter])
+    return list(dict.fromkeys(wanted))
+
+
+def runtime_constraints_problem(repository: Repository, resolve: Resolve) -> str | None:
+    """pants.toml's interpreter constraints for a resolve that follows the runtime must be the
+    runtime's CPython (and what else it is for): its lockfile is valid for those."""
+    want = wanted_constraints(repository, resolve)
+    option, constraints = repository.interpreter_constraints_option(resolve)
+    if want is None or sorted(constraints) == sorted(want):
+        return None
+    return f"{option} is {constraints}, not {want}"
+
+
+def runtime_constraints_problems(repository: Repository) -> list[str]:
+    """One problem for every resolve that does not follow the runtime yet: changing the runtime
+    is one edit in the root BUILD, then one lock command."""
+    mismatches = [m for m in (runtime_constraints_problem(repository, r) for r in RESOLVES) if m]
+    if not mismatches:
+        return []
+    platform = repository.lambda_platform()
+    return [
+        f"{ROOT_BUILD} sets runtime={platform.runtime!r} for the Lambda targets, but in {PANTS_TOML} "
+        f"{'; '.join(mismatches)} (the CPythons their lockfiles are resolved for follow the "
+        f"runtime). Run `{LOCK_COMMAND}`: it sets them and relocks every resolve."
+    ]
+
+
+def _constraints_entry(text: str, resolve: str) -> re.Pattern[str]:
+    """Where pants.toml sets a resolve's constraints: its `resolves_to_interpreter_constraints`
+    entry if it has one, else [python].interpreter_constraints."""
+    table = re.compile(
+        rf"(resolves_to_interpreter_constraints\s*=\s*\{{[^}}\n]*?(?<![\w-]){re.escape(resolve)}\s*=\s*)\[[^\]]*\]"
     )
+    if table.search(text):
+        return table
+    return re.compile(r"(\[python\][^\[]*?^interpreter_constraints\s*=\s*)\[[^\]]*\]", re.MULTILINE | re.DOTALL)
 
 
 def follow_runtime(repository: Repository, resolve: Resolve) -> str | None:
-    """Points pants.toml's interpreter constraints for the Lambda resolve at the runtime's CPython
-    (the lock command does this, so that changing the runtime is one edit, in the root BUILD).
+    """Points pants.toml's interpreter constraints for a resolve at the runtime's CPython (the
+    lock command does this, so that changing the runtime is one edit, in the root BUILD).
     Returns what it changed, or None if nothing needed to."""
     if runtime_constraints_problem(repository, resolve) is None:
         return None
-    platform = repository.lambda_platform()
-    want = f"CPython=={'.'.join(map(str, platform.python_version))}.*"
+    want = wanted_constraints(repository, resolve) or []
     path = repository.root / PANTS_TOML
     text = path.read_text()
-    entry = re.compile(
-        rf"(resolves_to_interpreter_constraints\s*=\s*\{{[^}}\n]*?\b{re.escape(resolve.name)}\s*=\s*)\[[^\]]*\]"
+    listed = "[" + ", ".join(f'"{c}"' for c in want) + "]"
+    updated, count = _constraints_entry(text, resolve.name).subn(lambda m: m.group(1) + listed, text, count=1)
+    cannot = (
+        f"The lock command could not set {PANTS_TOML}'s constraints for `{resolve.name}` to {want} "
+        f"(for {repository.lambda_platform().runtime} in {ROOT_BUILD}): set them by hand, then rerun it."
     )
-    updated, count = entry.subn(rf'\g<1>["{want}"]', text)
     if count != 1:
-        raise LockError(runtime_constraints_problem(repository, resolve) or "")
+        raise LockError(cannot)
     path.write_text(updated)
     reread = Repository(repository.root)  # `repository` keeps what it read before the edit
     if runtime_constraints_problem(reread, resolve) is not None:
         path.write_text(text)
-        raise LockError(runtime_constraints_problem(reread, resolve) or "")
+        raise LockError(cannot)
     option, _ = reread.interpreter_constraints_option(resolve)
-    return f"{PANTS_TOML} {option} = [{want!r}], for {platform.runtime} in {ROOT_BUILD}"
+    return f"{PANTS_TOML} {option} = {want}, for {reread.lambda_platform().runtime} in {ROOT_BUILD}"
 
 
 def check_resolve(repository: Repository, resolve: Resolve) -> list[str]:
@@ -366,9 +416,6 @@ def check_resolve(repository: Repository, resolve: Resolve) -> list[str]:
 
     if resolve.for_lambda:
         platform = repository.lambda_platform()
-        mismatch = runtime_constraints_problem(repository, resolve)
-        if mismatch:
-            problems.append(mismatch)
         recorded_platform = metadata.get(LOCKFILE_PLATFORM_KEY) or {}
         actual = (recorded_platform.get("runtime"), recorded_platform.get("architecture"))
         if actual != (platform.runtime, platform.architecture):
@@ -391,7 +438,10 @@ def check_resolve(repository: Repository, resolve: Resolve) -> list[str]:
 
 
 def check_lockfiles(repository: Repository) -> list[str]:
-    problems = []
+    try:
+        problems = runtime_constraints_problems(repository)
+    except LockError as e:
+        problems = [str(e)]
     for resolve in RESOLVES:
         try:
             problems += check_resolve(repository, resolve)

@@ -31,7 +31,7 @@ REQUIREMENTS = {
 PANTS_TOML = """\
 [python]
 interpreter_constraints = ["CPython==3.11.*"]
-resolves_to_interpreter_constraints = { python-default = ["CPython==3.11.*"], pytest = ["CPython==3.9.*", "CPython==3.11.*"], pants-plugins = ["CPython==3.9.*"] }
+resolves_to_interpreter_constraints = { python-default = ["CPython==3.11.*"], pytest = ["CPython==3.9.*", "CPython==3.11.*"], pants-plugins = ["CPython==3.9.*"], lint = ["CPython==3.11.*"] }
 """
 ROOT_BUILD = """\
 __defaults__(
@@ -127,8 +127,12 @@ def test_turning_the_runtime_knob_names_both_places_and_the_lock_command(repo: P
     assert len(problems) == 2
     constraints, platform = problems
     assert constraints.startswith("BUILD sets runtime='python3.12'")
-    assert "pants.toml [python].resolves_to_interpreter_constraints.python-default" in constraints
-    assert "it makes that ['CPython==3.12.*'] and relocks" in constraints
+    # Every resolve that follows the runtime, in one problem: one lock command sets them all.
+    assert "pants.toml [python].resolves_to_interpreter_constraints.python-default is" in constraints
+    assert "not ['CPython==3.12.*']" in constraints
+    assert "pytest is ['CPython==3.9.*', 'CPython==3.11.*'], not ['CPython==3.9.*', 'CPython==3.12.*']" in constraints
+    assert "[python].interpreter_constraints is ['CPython==3.11.*'], not ['CPython==3.12.*']" in constraints
+    assert constraints.endswith("Run `./pants run 3rdparty/python/lock.py`: it sets them and relocks every resolve.")
     assert platform.startswith("3rdparty/python/default.lock was locked for Lambda python3.11 x86_64")
     assert platform.endswith("Run `./pants run 3rdparty/python/lock.py -- --resolve python-default`.")
 
@@ -136,10 +140,17 @@ def test_turning_the_runtime_knob_names_both_places_and_the_lock_command(repo: P
 def test_the_knob_turned_everywhere_but_not_relocked(repo: Path) -> None:
     edit(repo / "BUILD", 'runtime="python3.11"', 'runtime="python3.12"')
     edit(repo / "pants.toml", 'python-default = ["CPython==3.11.*"]', 'python-default = ["CPython==3.12.*"]')
+    edit(repo / "pants.toml", '"CPython==3.9.*", "CPython==3.11.*"', '"CPython==3.9.*", "CPython==3.12.*"')
+    edit(repo / "pants.toml", 'interpreter_constraints = ["CPython==3.11.*"]', 'interpreter_constraints = ["CPython==3.12.*"]')
 
     problems = check_lockfiles(Repository(repo))
 
-    assert [p.split(" was ")[0] for p in problems] == ["3rdparty/python/default.lock"] * 2
+    assert [p.split(" was ")[0] for p in problems] == [
+        "3rdparty/python/default.lock",
+        "3rdparty/python/default.lock",
+        "3rdparty/python/pytest.lock",
+        "3rdparty/python/dev.lock",
+    ]
     assert "was locked for ['CPython==3.11.*']" in problems[0]
 
     write_lockfiles(repo)
@@ -156,19 +167,13 @@ def test_an_architecture_change_needs_a_relock(repo: Path) -> None:
 
 
 def test_changed_interpreter_constraints_name_the_option(repo: Path) -> None:
-    edit(
-        repo / "pants.toml", 'pytest = ["CPython==3.9.*", "CPython==3.11.*"]', 'pytest = ["CPython==3.11.*"]'
-    )
+    edit(repo / "pants.toml", 'lint = ["CPython==3.11.*"]', 'lint = ["CPython==3.12.*"]')
 
     (problem,) = check_lockfiles(Repository(repo))
 
-    assert problem.startswith(
-        "3rdparty/python/pytest.lock was locked for ['CPython==3.9.*', 'CPython==3.11.*']"
-    )
-    assert (
-        "pants.toml [python].resolves_to_interpreter_constraints.pytest is now ['CPython==3.11.*']" in problem
-    )
-    assert "--resolve pytest" in problem
+    assert problem.startswith("3rdparty/python/lint.lock was locked for ['CPython==3.11.*']")
+    assert "pants.toml [python].resolves_to_interpreter_constraints.lint is now ['CPython==3.12.*']" in problem
+    assert "--resolve lint" in problem
 
 
 def test_a_lockfile_without_a_header(repo: Path) -> None:
@@ -252,20 +257,23 @@ def test_requirements_files_keep_comments_out(tmp_path: Path) -> None:
 
 
 def test_the_lock_command_points_pants_toml_at_the_runtime(repo: Path) -> None:
-    resolve = RESOLVES[0]
-    assert resolve.for_lambda
-    assert follow_runtime(Repository(repo), resolve) is None
+    assert all(follow_runtime(Repository(repo), resolve) is None for resolve in RESOLVES)
     edit(repo / "BUILD", 'runtime="python3.11"', 'runtime="python3.13"')
 
-    changed = follow_runtime(Repository(repo), resolve)
+    changed = [follow_runtime(Repository(repo), resolve) for resolve in RESOLVES]
 
-    assert changed == (
+    assert changed == [
         "pants.toml [python].resolves_to_interpreter_constraints.python-default = "
-        "['CPython==3.13.*'], for python3.13 in BUILD"
-    )
-    assert (
-        'python-default = ["CPython==3.13.*"], pytest = ["CPython==3.9.*"'
-        in (repo / "pants.toml").read_text()
-    )
+        "['CPython==3.13.*'], for python3.13 in BUILD",
+        None,  # pants-plugins: Pants' CPython
+        "pants.toml [python].resolves_to_interpreter_constraints.pytest = "
+        "['CPython==3.9.*', 'CPython==3.13.*'], for python3.13 in BUILD",
+        None,  # lint
+        "pants.toml [python].interpreter_constraints = ['CPython==3.13.*'], for python3.13 in BUILD",
+    ]
+    text = (repo / "pants.toml").read_text()
+    assert 'python-default = ["CPython==3.13.*"], pytest = ["CPython==3.9.*", "CPython==3.13.*"]' in text
+    assert 'lint = ["CPython==3.11.*"]' in text
+    assert text.startswith('[python]\ninterpreter_constraints = ["CPython==3.13.*"]\n')
     write_lockfiles(repo)
     assert check_lockfiles(Repository(repo)) == []

@@ -96,6 +96,13 @@ class LambdaPlatform:
         return f"{self.machine}-manylinux_{glibc[0]}_{glibc[1]}"
 
     @property
+    def uv_python_platform_newest(self) -> str:
+        """The same CPU with the newest glibc uv knows: what a wheel too new for the runtime
+        may be built for (the lock command names such releases)."""
+        glibc = max(_UV_MANYLINUX_GLIBC)
+        return f"{self.machine}-manylinux_{glibc[0]}_{glibc[1]}"
+
+    @property
     def python_version_string(self) -> str:
         """`3.11`: uv's `--python-version`."""
         return ".".join(map(str, self.python_version))

@@ -77,7 +77,7 @@ def test_marker_environment_leaves_out_what_aws_may_change() -> None:
 
 
 def test_the_patch_release_is_the_one_pip_assumes_when_locking() -> None:
-    # lock.py runs pip with --python-version 3.11, which pip takes as 3.11.0.
+    # lock.py runs uv with --python-version 3.11, which uv takes as 3.11.0.
     assert LambdaPlatform("python3.11", "x86_64").marker_environment()["python_full_version"] == "3.11.0"
 
 

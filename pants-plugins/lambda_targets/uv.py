@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from lambda_targets.interpreters import RuntimeInterpreter, RuntimeInterpreterRequest
 from lambda_targets.locked_pins import LockedPin
 from lambda_targets.platforms import LambdaPlatform
+from lambda_targets.uv_args import COMMON_ARGS, UV_ENV, index_args
 from pants.backend.python.subsystems.repos import PythonRepos
 from pants.backend.python.util_rules.interpreter_constraints import InterpreterConstraints
 from pants.backend.python.util_rules.pex import PythonExecutable
@@ -84,23 +85,6 @@ class Uv(TemplatedExternalTool):
         return f"./uv-{self.version}.data/scripts/uv"
 
 
-def index_args(python_repos: PythonRepos) -> list[str]:
-    """uv's index options from Pants' [python-repos] (which ./pants fills from pip's own
-    configuration), read the way pip reads them: every index is searched and the best match wins
-    (uv's default would take a package only from the first index that has it)."""
-    indexes = list(python_repos.indexes)
-    args = (
-        ["--default-index", indexes[0], *(f"--index={url}" for url in indexes[1:])]
-        if indexes
-        else ["--no-index"]
-    )
-    if len(indexes) > 1:
-        args += ["--index-strategy", "unsafe-best-match"]
-    for find_links in python_repos.find_links:
-        args += ["--find-links", find_links]
-    return args
-
-
 @dataclass(frozen=True)
 class UvInstallRequest:
     pins: tuple[LockedPin, ...]
@@ -146,9 +130,7 @@ async def uv_install(
         python_path, python_version = fallback.path, ""
         python_caches, python_inputs = fallback.append_only_caches, fallback.immutable_input_digests
     env = {
-        # uv reads no configuration but ours, and never downloads an interpreter.
-        "UV_NO_CONFIG": "1",
-        "UV_PYTHON_DOWNLOADS": "never",
+        **UV_ENV,
         **dict(uv_env),
         # The framework's git settings (a URL rewrite, a credential helper), from ./pants.
         **subprocess_env.vars,
@@ -173,13 +155,10 @@ async def uv_install(
         "--python-version",
         lambda_platform.python_version_string,
         "--no-deps",
-        "--no-progress",
-        # Trust the machine's certificate store, as pip and git do: behind a TLS-inspecting
-        # proxy, only it knows the proxy's authority (uv's own bundle would reject PyPI).
-        "--system-certs",
+        *COMMON_ARGS,
         "--cache-dir",
         UV_CACHE,
-        *index_args(python_repos),
+        *index_args(python_repos.indexes, python_repos.find_links),
         # Wheels only, except what can only be built (the framework's git requirement).
         *(arg for pin in request.pins if not pin.is_direct_reference for arg in ("--only-binary", pin.name)),
         "--requirements",
