@@ -2,9 +2,9 @@
 
 Only one Lambda platform is built day to day, so these checks are what stands between a runtime
 change and layers that fail on Lambda at the first import. For python3.13 on arm64 and
-python3.12 on x86_64 the test turns the knob, relocks the `python-default` resolve with the lock
-command and packages the PyPI layer (from PyPI, through pip's cache), then checks the layer's
-files the way Lambda's loader would see them:
+python3.12 on x86_64 the test turns the knob, relocks every resolve with the lock command and
+packages the PyPI layer (from PyPI, through uv's cache), then checks the layer's files the way
+Lambda's loader would see them:
 
 - every compiled extension is an ELF file for the runtime's CPU, and needs glibc <= 2.34
   (Amazon Linux 2023), with lambda_check.py's ELF reader, the one the sandbox check uses;
@@ -30,7 +30,11 @@ PYPI_LAYER = "3rdparty/python:pypi"
 PYPI_ZIP = "dist/3rdparty.python/pypi.zip"
 PYPI_METADATA = "dist/3rdparty.python/pypi.metadata.json"
 LOCKFILE = "3rdparty/python/default.lock"
-LOCK_COMMAND = ("run", "3rdparty/python/lock.py", "--", "--resolve", "python-default")
+# Every resolve: the tools' resolves that share pins with the layers follow the runtime too.
+# --keep-pins holds the versions locked for python3.11 where the new platform has wheels for
+# them, so the layer checked is today's, not whatever PyPI's newest is (opencv-python-headless
+# 5.1 for python3.12 x86_64 no longer fits Lambda's limit on its own).
+LOCK_COMMAND = ("run", "3rdparty/python/lock.py", "--", "--keep-pins")
 
 # importlib.util.MAGIC_NUMBER per CPython minor version: fixed for every release of a minor
 # (Lib/importlib/_bootstrap_external.py); checked against CPython 3.11.7, 3.12.1 and 3.13.0.
@@ -137,8 +141,13 @@ def test_the_pypi_layer_builds_for_the_runtime_and_cpu_it_is_set_to(
     header = lockfile_header(repo.path(LOCKFILE).read_text())
     assert header["valid_for_interpreter_constraints"] == [f"CPython=={major}.{minor}.*"]
     assert header["lambda_platform"] == {"runtime": platform.runtime, "architecture": platform.architecture}
-    # The lock command pointed pants.toml's constraints for the resolve at the runtime's CPython.
-    assert f'python-default = ["CPython=={major}.{minor}.*"]' in repo.path("pants.toml").read_text()
+    # The lock command pointed pants.toml's constraints at the runtime's CPython: the Lambda
+    # resolve's, the tools' that share its pins, and pytest's (beside Pants' own 3.9).
+    pants_toml = repo.path("pants.toml").read_text()
+    runtime_cpython = f'"CPython=={major}.{minor}.*"'
+    assert f"python-default = [{runtime_cpython}]" in pants_toml
+    assert f'pytest = ["CPython==3.9.*", {runtime_cpython}]' in pants_toml
+    assert f"\ninterpreter_constraints = [{runtime_cpython}]\n" in pants_toml
     assert f"# Resolved for {platform.describe()}: every pin below" in repo.path(LOCKFILE).read_text()
     assert (metadata["runtime"], metadata["architecture"]) == (platform.runtime, platform.architecture)
     assert check_extensions(unpacked, platform) == []
