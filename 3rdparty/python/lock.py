@@ -114,7 +114,7 @@ def uv_binary() -> str:
     unpacked = Path(f"{wheel}.bin") / "uv"
     if not unpacked.is_file():
         with zipfile.ZipFile(wheel) as zf:
-            (member,) = [n for n in zf.namelist() if re.fullmatch(r"uv-[^/]+\.data/scripts/uv", n)]
+            (member,) = (n for n in zf.namelist() if re.fullmatch(r"uv-[^/]+\.data/scripts/uv", n))
             unpacked.parent.mkdir(parents=True, exist_ok=True)
             partial = unpacked.with_name(f"uv.{os.getpid()}")
             partial.write_bytes(zf.read(member))
@@ -154,7 +154,8 @@ class Repositories:
         configured = toml.loads((root / PANTS_TOML).read_text()).get("python-repos", {})
         found = cls.from_environment()
         return cls(
-            tuple(configured.get("indexes", found.indexes)), tuple(configured.get("find_links", found.find_links))
+            tuple(configured.get("indexes", found.indexes)),
+            tuple(configured.get("find_links", found.find_links)),
         )
 
     @classmethod
@@ -530,7 +531,9 @@ def bump_framework(uv: Uv, tag: str) -> None:
         if HERE / f != FRAMEWORK_REQUIREMENTS
         for r in read_requirements(HERE / f)
     ]
-    lock(uv, Repository(Path.cwd()), default, {}, others + [bumped.get(r, r) for r in current], keep_pins=True)
+    lock(
+        uv, Repository(Path.cwd()), default, {}, others + [bumped.get(r, r) for r in current], keep_pins=True
+    )
     for old, new in bumped.items():
         text = text.replace(old, new)
     FRAMEWORK_REQUIREMENTS.write_text(text)

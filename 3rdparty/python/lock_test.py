@@ -169,7 +169,10 @@ def test_a_kept_pin_without_a_lambda_wheel_names_the_lockfile(uv: Uv, tmp_path: 
         resolution.compile(["numpy"], ["numpy==2.3.0"])
 
     message = str(error.value)
-    assert f"3rdparty/python/default.lock pins numpy==2.3.0, which has no wheel for {LAMBDA.describe()}" in message
+    assert (
+        f"3rdparty/python/default.lock pins numpy==2.3.0, which has no wheel for {LAMBDA.describe()}"
+        in message
+    )
     assert "`./pants run 3rdparty/python/lock.py -- --resolve python-default`" in message
 
 
@@ -197,7 +200,9 @@ def test_a_git_requirement_that_does_not_build_is_a_clear_error(uv: Uv, tmp_path
     assert "this package cannot be built" in message  # the build's own output
 
 
-def test_an_unreachable_index_is_a_clear_error(uv: Uv, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_unreachable_index_is_a_clear_error(
+    uv: Uv, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("UV_HTTP_RETRIES", "0")
     offline = Uv(uv.exe, str(tmp_path / "empty-cache"), Repositories(("http://127.0.0.1:9/simple/",), ()))
 

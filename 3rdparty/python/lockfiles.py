@@ -345,7 +345,9 @@ def _constraints_entry(text: str, resolve: str) -> re.Pattern[str]:
     )
     if table.search(text):
         return table
-    return re.compile(r"(\[python\][^\[]*?^interpreter_constraints\s*=\s*)\[[^\]]*\]", re.MULTILINE | re.DOTALL)
+    return re.compile(
+        r"(\[python\][^\[]*?^interpreter_constraints\s*=\s*)\[[^\]]*\]", re.MULTILINE | re.DOTALL
+    )
 
 
 def follow_runtime(repository: Repository, resolve: Resolve) -> str | None:

@@ -130,9 +130,14 @@ def test_turning_the_runtime_knob_names_both_places_and_the_lock_command(repo: P
     # Every resolve that follows the runtime, in one problem: one lock command sets them all.
     assert "pants.toml [python].resolves_to_interpreter_constraints.python-default is" in constraints
     assert "not ['CPython==3.12.*']" in constraints
-    assert "pytest is ['CPython==3.9.*', 'CPython==3.11.*'], not ['CPython==3.9.*', 'CPython==3.12.*']" in constraints
+    assert (
+        "pytest is ['CPython==3.9.*', 'CPython==3.11.*'], not ['CPython==3.9.*', 'CPython==3.12.*']"
+        in constraints
+    )
     assert "[python].interpreter_constraints is ['CPython==3.11.*'], not ['CPython==3.12.*']" in constraints
-    assert constraints.endswith("Run `./pants run 3rdparty/python/lock.py`: it sets them and relocks every resolve.")
+    assert constraints.endswith(
+        "Run `./pants run 3rdparty/python/lock.py`: it sets them and relocks every resolve."
+    )
     assert platform.startswith("3rdparty/python/default.lock was locked for Lambda python3.11 x86_64")
     assert platform.endswith("Run `./pants run 3rdparty/python/lock.py -- --resolve python-default`.")
 
@@ -141,7 +146,11 @@ def test_the_knob_turned_everywhere_but_not_relocked(repo: Path) -> None:
     edit(repo / "BUILD", 'runtime="python3.11"', 'runtime="python3.12"')
     edit(repo / "pants.toml", 'python-default = ["CPython==3.11.*"]', 'python-default = ["CPython==3.12.*"]')
     edit(repo / "pants.toml", '"CPython==3.9.*", "CPython==3.11.*"', '"CPython==3.9.*", "CPython==3.12.*"')
-    edit(repo / "pants.toml", 'interpreter_constraints = ["CPython==3.11.*"]', 'interpreter_constraints = ["CPython==3.12.*"]')
+    edit(
+        repo / "pants.toml",
+        'interpreter_constraints = ["CPython==3.11.*"]',
+        'interpreter_constraints = ["CPython==3.12.*"]',
+    )
 
     problems = check_lockfiles(Repository(repo))
 
@@ -172,7 +181,9 @@ def test_changed_interpreter_constraints_name_the_option(repo: Path) -> None:
     (problem,) = check_lockfiles(Repository(repo))
 
     assert problem.startswith("3rdparty/python/lint.lock was locked for ['CPython==3.11.*']")
-    assert "pants.toml [python].resolves_to_interpreter_constraints.lint is now ['CPython==3.12.*']" in problem
+    assert (
+        "pants.toml [python].resolves_to_interpreter_constraints.lint is now ['CPython==3.12.*']" in problem
+    )
     assert "--resolve lint" in problem
 
 

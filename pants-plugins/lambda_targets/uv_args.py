@@ -31,7 +31,11 @@ def index_args(indexes: Sequence[str], find_links: Sequence[str]) -> list[str]:
     """uv's index options from Pants' [python-repos] (which ./pants fills from pip's own
     configuration), read the way pip reads them: every index is searched and the best match wins
     (uv's default would take a package only from the first index that has it)."""
-    args = ["--default-index", indexes[0], *(f"--index={url}" for url in indexes[1:])] if indexes else ["--no-index"]
+    args = (
+        ["--default-index", indexes[0], *(f"--index={url}" for url in indexes[1:])]
+        if indexes
+        else ["--no-index"]
+    )
     if len(indexes) > 1:
         args += ["--index-strategy", "unsafe-best-match"]
     for link in find_links:
