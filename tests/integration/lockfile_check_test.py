@@ -98,7 +98,6 @@ def test_a_hand_edited_pin_gets_the_lock_commands_message_not_pips(repo: RepoCop
             "3rdparty/python/default.lock pins numpy==2.3.0, which has no wheel for Lambda "
             "python3.11 x86_64 (cp311, glibc 2.26)."
         ) in run.stderr, run.output[-3000:]
-        assert "manylinux_2_28_x86_64" in run.stderr  # uv's word on what it does ship
         assert "metadata-generation-failed" not in run.output
         assert "numpy==2.3.0" in repo.path(relative).read_text()
     finally:
