@@ -36,13 +36,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import toml
 from lambda_targets.platforms import LambdaPlatform
 from lambda_targets.uv_args import COMMON_ARGS, UV_ENV, index_args
 from lockfiles import (
     HERE,
     LOCK_COMMAND,
-    PANTS_TOML,
     RESOLVES,
     RESOLVES_BY_NAME,
     LockError,
@@ -124,13 +122,12 @@ def uv_binary() -> str:
 
 
 def uv_cache_dir() -> str:
-    """Pants' named cache `uv`, the one the artifact builds use: a lock leaves it warm for them."""
-    if os.environ.get("UV_CACHE_DIR"):
-        return os.environ["UV_CACHE_DIR"]
-    named_caches = os.environ.get("PANTS_NAMED_CACHES_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "pants", "named_caches"
-    )
-    return os.path.join(named_caches, "uv")
+    """Pants' named cache `uv`, the one the artifact builds use (./pants says where it is): a
+    lock leaves it warm for them. UV_CACHE_DIR, if set, wins, as it would for uv itself."""
+    cache = os.environ.get("UV_CACHE_DIR") or os.environ.get("LAMBDA_UV_CACHE")
+    if not cache:
+        raise LockError(f"uv's cache comes from ./pants: run `{LOCK_COMMAND}`.")
+    return cache
 
 
 def _list_option(value: str) -> list[str]:
@@ -150,8 +147,8 @@ class Repositories:
     find_links: tuple[str, ...]
 
     @classmethod
-    def of(cls, root: Path) -> Repositories:
-        configured = toml.loads((root / PANTS_TOML).read_text()).get("python-repos", {})
+    def of(cls, repository: Repository) -> Repositories:
+        configured = repository.pants_toml.get("python-repos", {})
         found = cls.from_environment()
         return cls(
             tuple(configured.get("indexes", found.indexes)),
@@ -199,8 +196,8 @@ class Uv:
     repositories: Repositories
 
     @classmethod
-    def for_repository(cls, root: Path) -> Uv:
-        return cls(uv_binary(), uv_cache_dir(), Repositories.of(root))
+    def for_repository(cls, repository: Repository) -> Uv:
+        return cls(uv_binary(), uv_cache_dir(), Repositories.of(repository))
 
     def compile(self, args: Sequence[str], cwd: Path) -> subprocess.CompletedProcess[str]:
         argv = [
@@ -562,11 +559,11 @@ def main(argv: Sequence[str]) -> int:
     try:
         if not HERE.is_dir():
             raise LockError(f"Run this from the repository root: {LOCK_COMMAND}")
-        uv = Uv.for_repository(Path.cwd())
+        repository = Repository(Path.cwd())
+        uv = Uv.for_repository(repository)
         if args.framework_tag:
             bump_framework(uv, args.framework_tag)
             return 0
-        repository = Repository(Path.cwd())
         pins_of: dict[str, list[Pin]] = {}
         for resolve in RESOLVES:
             if resolve.name in wanted:

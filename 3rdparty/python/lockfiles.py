@@ -156,12 +156,16 @@ class Repository:
     root: Path
 
     @functools.cached_property
-    def _python_options(self) -> dict:
+    def pants_toml(self) -> dict:
         path = self.root / PANTS_TOML
         try:
-            return toml.loads(path.read_text()).get("python", {})
+            return toml.loads(path.read_text())
         except (OSError, toml.TomlDecodeError) as e:
             raise LockError(f"Cannot read {path}: {e}")
+
+    @property
+    def _python_options(self) -> dict:
+        return self.pants_toml.get("python", {})
 
     def interpreter_constraints_option(self, resolve: Resolve) -> tuple[str, list[str]]:
         """(the pants.toml option that sets them, the constraints) for a resolve."""
