@@ -52,9 +52,10 @@ async def find_runtime_interpreter(
 ) -> RuntimeInterpreter:
     """`pythonX.Y` on [python-bootstrap].search_path (pyenv, PATH, ...), checked by running it.
 
-    Not Pants' `PythonExecutable`: that runs Pex's interpreter discovery, and Pex v2.1.137 cannot
-    import its own vendored code on CPython 3.12 and 3.13, so it calls them broken. Compiling
-    bytecode needs only the interpreter itself.
+    Not Pants' `PythonExecutable`: that runs Pex's interpreter discovery over every interpreter
+    the constraints allow, to pick one. Compiling bytecode needs only the runtime's minor version,
+    found by name. (The Pex that Pants 2.17 ships, v2.1.137, also called CPython 3.12 and 3.13
+    broken; the pinned Pex no longer does, but this needs no Pex at all.)
 
     Any patch release of the runtime's minor version will do: the bytecode format (its magic
     number) is fixed within a minor version, and Lambda updates the patch release under us anyway.

@@ -457,8 +457,7 @@ def test_a_python313_arm64_layer_gets_bytecode_from_the_local_cpython_313(rule_r
 
     built, zf = build(rule_runner, "layer")
 
-    # Pex v2.1.137 calls CPython 3.13 broken; the plugin finds it without Pex. Bytecode does not
-    # depend on the CPU, so this machine's CPython 3.13 compiles it for arm64.
+    # The plugin finds CPython 3.13 by name, without Pex. Bytecode does not depend on the CPU, so this machine's CPython 3.13 compiles it for arm64.
     pyc = zf.read("python/greeting/__pycache__/__init__.cpython-313.pyc")
     assert pyc[:4] == CPYTHON_313_MAGIC
     log = "\n".join(built.artifacts[0].extra_log_lines)

@@ -10,7 +10,8 @@ Lambda's loader would see them:
   (Amazon Linux 2023), with lambda_check.py's ELF reader, the one the sandbox check uses;
 - every distribution's wheel tags include one that the runtime's CPython accepts;
 - every `.pyc` is for the runtime's CPython (its file name and magic number) and unchecked-hash;
-- the lockfile's header says which interpreters and Lambda platform it was resolved for.
+- the lockfile's header says which interpreters and Lambda platform it was resolved for;
+- `./pants test src/python::` passes: the functions' unit tests run on the runtime's CPython.
 """
 
 from __future__ import annotations
@@ -153,6 +154,10 @@ def test_the_pypi_layer_builds_for_the_runtime_and_cpu_it_is_set_to(
     assert check_extensions(unpacked, platform) == []
     assert check_wheel_tags(unpacked, platform) == []
     assert check_bytecode(unpacked, platform) == []
+    # The functions' own unit tests, and the Lambda-sandbox check of each function, on the
+    # runtime's CPython: the resolves they use followed the runtime, and Pex accepts it.
+    tests = repo.pants("test", "src/python::", "--test-output=all").check()
+    assert f"platform linux -- Python {major}.{minor}." in tests.output
     # For the record (pytest -s, or --test-output=all): the size against Lambda's limit.
     print(
         f"{platform.slug}: PyPI layer {metadata['unzipped_bytes']:,} bytes unzipped, "
