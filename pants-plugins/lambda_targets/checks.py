@@ -7,8 +7,6 @@ warning above WARN_SHARE_OF_LIMIT of it. Each message names the target and the f
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from lambda_artifacts.artifact_zip import (
     BUDGET_SHARE_OF_LIMIT,
     UNZIPPED_LIMIT_BYTES,
@@ -25,9 +23,6 @@ from pants.backend.python.target_types import PythonRequirementsField
 from pants.engine.addresses import Address
 from pants.engine.target import TransitiveTargets
 
-if TYPE_CHECKING:
-    from lambda_targets.rules import BuiltLambdaArtifact, PythonAwsLambdaFieldSet
-
 # A container image may be up to 10 GB: the way out for dependencies no zip can hold.
 # https://docs.aws.amazon.com/lambda/latest/dg/images-create.html
 CONTAINER_IMAGE_DOCS = "https://docs.aws.amazon.com/lambda/latest/dg/python-image.html"
@@ -37,59 +32,51 @@ class LambdaCheckFailed(Exception):
     """A function that would fail on Lambda: the message names the target, the field and the fix."""
 
 
-def check_third_party_is_provided(
-    field_set: PythonAwsLambdaFieldSet,
-    transitive: TransitiveTargets,
-    function: BuiltLambdaArtifact,
-    layers: tuple[BuiltLambdaArtifact, ...],
-) -> None:
-    """Every distribution the function's code depends on must ship in the zip or a layer."""
-    provided = {
-        dist["name"]
-        for artifact in (function, *layers)
-        for dist in artifact.report["distributions"]
-        if dist["version"] is not None
-    }
-    missing: dict[str, str] = {}
+def required_distributions(transitive: TransitiveTargets) -> dict[str, str]:
+    """Each third-party distribution the closure's requirement targets name, with the first
+    target that names it: what check_third_party_is_provided checks."""
+    required: dict[str, str] = {}
     for target in transitive.closure:
         if target.has_field(PythonRequirementsField):
             for requirement in target[PythonRequirementsField].value:
-                name = canonical_name(requirement.project_name)
-                if name not in provided:
-                    missing.setdefault(name, str(target.address))
+                required.setdefault(canonical_name(requirement.project_name), str(target.address))
+    return required
+
+
+def check_third_party_is_provided(
+    address: str, layers: tuple[str, ...], required: dict[str, str], reports: list[dict]
+) -> None:
+    """Every distribution the function's code depends on (`required`, name to the target that
+    names it) must ship in the zip or a layer (`reports`: the zip step's, the function's first)."""
+    provided = {
+        dist["name"] for report in reports for dist in report["distributions"] if dist["version"] is not None
+    }
+    missing = {name: owner for name, owner in required.items() if name not in provided}
     if not missing:
         return
-    listing = "\n".join(f"    {name} (from {address})" for name, address in sorted(missing.items()))
-    layer_list = ", ".join(field_set.layers.value or ()) or "none"
+    listing = "\n".join(f"    {name} (from {owner})" for name, owner in sorted(missing.items()))
     raise LambdaCheckFailed(
-        f"{field_set.address} depends on third-party code that none of its layers provides, so "
-        f"its imports would fail on Lambda:\n{listing}\nIts `layers` are: {layer_list}. Add each "
-        f"requirement to a layer's requirements (e.g. 3rdparty/python/pypi-requirements.txt, then "
-        f"relock), name a layer that has it in the function's `layers`, or set "
+        f"{address} depends on third-party code that none of its layers provides, so "
+        f"its imports would fail on Lambda:\n{listing}\nIts `layers` are: {', '.join(layers) or 'none'}. "
+        f"Add each requirement to a layer's requirements (e.g. 3rdparty/python/pypi-requirements.txt, "
+        f"then relock), name a layer that has it in the function's `layers`, or set "
         f"`include_requirements=True` on the function to ship it in the function's own zip."
     )
 
 
-def check_size(
-    field_set: PythonAwsLambdaFieldSet, function: BuiltLambdaArtifact, layers: tuple[BuiltLambdaArtifact, ...]
-) -> None:
-    """Over the limit is an error here; above WARN_SHARE_OF_LIMIT, build_lambda_artifact warns."""
+def check_size(address: str, reports: dict[str, dict]) -> None:
+    """A function and its layers (`reports`: address to the zip step's report, the function's
+    first) over the limit is an error; above WARN_SHARE_OF_LIMIT, the build warns (size_warning)."""
     limit = UNZIPPED_LIMIT_BYTES
-    total = function.report["unzipped_bytes"] + sum(layer.report["unzipped_bytes"] for layer in layers)
+    total = sum(report["unzipped_bytes"] for report in reports.values())
     if size_status(total, limit) != "over":
         return
     parts = "\n".join(
-        f"    {name}: {human_size(artifact.report['unzipped_bytes'])}"
-        for name, artifact in (
-            (str(field_set.address), function),
-            *((layer.metadata["address"], layer) for layer in layers),
-        )
+        f"    {name}: {human_size(report['unzipped_bytes'])}" for name, report in reports.items()
     )
-    largest = largest_distributions(
-        d for artifact in (function, *layers) for d in artifact.report["distributions"]
-    )
+    largest = largest_distributions(d for report in reports.values() for d in report["distributions"])
     raise LambdaCheckFailed(
-        f"{field_set.address} and its `layers` unzip to {total:,} bytes, over Lambda's limit of "
+        f"{address} and its `layers` unzip to {total:,} bytes, over Lambda's limit of "
         f"{limit:,} bytes for a function and all its layers: {headroom(total, limit)}.\n{parts}\n"
         f"Largest: {', '.join(largest)}.\nDrop or slim a requirement, add to the layers' "
         f"`exclude`, or split the layers between functions; or ship this function as a container "
