@@ -206,7 +206,7 @@ configure_framework_source() {
     local why
     why="$(grep -v '^[[:space:]]*$' "$CACHE/logs/framework-ls-remote.log" | tail -n 1)" || true
     if [[ -z "${GH_TOKEN:-}" ]] && grep -q -i -E "username|authenticat|401|403|terminal prompts" "$CACHE/logs/framework-ls-remote.log"; then
-      die "Cannot read the framework repository $display (FRAMEWORK_SOURCE=$source): it requires authentication, and GH_TOKEN is not set. Set GH_TOKEN to a token that can read it (see 'The framework' in README.md). git said: $why"
+      die "Cannot read the framework repository $display (FRAMEWORK_SOURCE=$source): it requires authentication, and GH_TOKEN is not set. Set GH_TOKEN to a token that can read it (see docs/framework.md). git said: $why"
     fi
     die "Cannot read the framework repository $display (FRAMEWORK_SOURCE=$source${GH_TOKEN:+, with GH_TOKEN}). git said: $why"
   fi

@@ -47,7 +47,7 @@ def sample_digest(sample: str) -> str:
         raise Refused(
             f"{sample} is missing: it holds the framework sample that FRAMEWORK_SOURCE=sample (the "
             f"default) serves. Restore it (git checkout -- 3rdparty/framework-sample), or set "
-            f"FRAMEWORK_SOURCE (see 'The framework' in README.md), then rerun ./pants."
+            f"FRAMEWORK_SOURCE (see docs/framework.md), then rerun ./pants."
         )
     files = []
 

@@ -109,7 +109,7 @@ def check(config: DeployConfig, artifacts: dict[str, Artifact], target: DeployTa
                     f"Refusing to publish {artifact.what} ({artifact.path}) to {target.description}: it "
                     f"was built from the bundled framework sample ({', '.join(artifact.sample_builds)}), "
                     f"which may only go to the local emulator (--local, or an --endpoint-url on "
-                    f"loopback). Build it from the real framework repository (see 'The framework' "
-                    f"in README.md), then rerun. Nothing was changed."
+                    f"loopback). Build it from the real framework repository (see "
+                    f"docs/framework.md), then rerun. Nothing was changed."
                 )
     return sizes

@@ -168,7 +168,7 @@ def check_size(sizes: dict[Path, int], limit: int, budget: float) -> tuple[str, 
     return description, [
         f"{total:,} bytes unzipped ({by_zip}) is {share} of Lambda's {limit:,}-byte limit, {why}. "
         f"`./pants package` lists each layer's largest distributions: leave out what is never "
-        f'imported with the layer\'s `exclude` (README, "Cold starts and the size budget"), or '
+        f'imported with the layer\'s `exclude` (docs/building.md, "Cold starts"), or '
         f"move what only some functions use into a layer of its own."
     ]
 

@@ -95,7 +95,7 @@ class PythonAwsLambdaLayerDependenciesField(PythonFaaSDependencies):
 
 # The three fields below are this repository's additions; upstream Pants has none of them, and
 # rejects them as `Unrecognized field`. Upgrading Pants means keeping a small plugin for them, or
-# dropping them (see README.md).
+# dropping them (see docs/upgrading-pants.md).
 
 
 class PythonAwsLambdaLayersField(SpecialCasedDependencies):

@@ -47,8 +47,8 @@ PYC_MAGIC = {
 
 
 def turn_the_knob(repo: RepoCopy, platform: LambdaPlatform) -> None:
-    """Points the repository copy at another Lambda platform: the one line README's "Changing the
-    runtime" says to edit. The lock command does the rest."""
+    """Points the repository copy at another Lambda platform: the one line that
+    docs/changing-the-runtime.md says to edit. The lock command does the rest."""
     edit(
         repo.path("BUILD"),
         (
