@@ -69,7 +69,7 @@ import tomllib
 from buildgrid_cache.server import BuildGrid
 from lambda_artifacts.artifact_zip import human_size
 from lambda_artifacts.metadata import ArtifactMetadata, find_metadata
-from lambda_artifacts.sandbox import LAYER_SITE_PACKAGES, read_only_prefix, unpack
+from lambda_artifacts.sandbox import LambdaSandbox, read_only_prefix, remove
 
 from bench.cold_split import process_spans, split_table, workunit_flags
 from bench.deploy_bench import DeployTiming, deploy_table, measure_deploy
@@ -117,11 +117,10 @@ SCALING_SIZES = (2, 20, 50)
 DEPLOY_FUNCTIONS = 50
 DEPLOY_PARALLEL = (1, 8)
 
-# Runs in each fresh interpreter: Lambda's sys.path, then time the handler module's import.
-IMPORT_TIMER = textwrap.dedent(f"""
+# Runs in each fresh interpreter of the Lambda sandbox: time the handler module's import.
+IMPORT_TIMER = textwrap.dedent("""
     import importlib, sys, time
-    task, opt, module = sys.argv[1:4]
-    sys.path[:] = [task, opt + "/{LAYER_SITE_PACKAGES}", opt + "/python"] + [p for p in sys.path if p]
+    module = sys.argv[1]
     start = time.perf_counter()
     importlib.import_module(module)
     print((time.perf_counter() - start) * 1000)
@@ -487,11 +486,11 @@ def zip_folder(folder: Path, output: Path) -> None:
     run(["zip", "-q", "-r", str(output.resolve()), "."], folder)
 
 
-def import_times(task: Path, opt: Path, module: str, runs: int) -> list[float]:
-    # -I: nothing from the environment; -S: no site-packages; -B: never write bytecode (as on
-    # Lambda, where the folders are read-only; they are read-only here too, where possible).
-    prefix = read_only_prefix([task, opt]) or []
-    argv = [*prefix, sys.executable, "-I", "-S", "-B", "-c", IMPORT_TIMER, str(task), str(opt), module]
+def import_times(tree: tuple[LambdaSandbox, Path], module: str, runs: int) -> list[float]:
+    # In the one Lambda sandbox: nothing from the environment, no site-packages, Lambda's
+    # sys.path, and no bytecode written (the folders are read-only, as on Lambda, where possible).
+    sandbox, task = tree
+    argv = sandbox.command(sys.executable, task, IMPORT_TIMER, module)
     results = []
     for _ in range(runs):
         out = subprocess.run(argv, capture_output=True, text=True, cwd=task)
@@ -503,15 +502,14 @@ def import_times(task: Path, opt: Path, module: str, runs: int) -> list[float]:
 
 def lambda_tree(
     root: Path, build: Build, function: Artifact, by_address: dict[str, Artifact]
-) -> tuple[Path, Path]:
-    opt, task = root / "opt", root / "task"
-    for folder in (opt, task):
-        shutil.rmtree(folder, ignore_errors=True)
-        folder.mkdir(parents=True)
-    for layer in function.metadata.layers:  # in Lambda's order, a later one over an earlier one
-        unpack(build.artifact(by_address[layer]), opt)
-    unpack(build.artifact(function), task)
-    return task, opt
+) -> tuple[LambdaSandbox, Path]:
+    """The function and its layers (in Lambda's order) unpacked into the Lambda sandbox, for the
+    runtime its metadata names."""
+    remove(root)
+    layers = [build.artifact(by_address[layer]) for layer in function.metadata.layers]
+    sandbox = LambdaSandbox(root, layers, function.metadata.runtime)
+    sandbox.check_python(sys.executable)
+    return sandbox, sandbox.task(build.artifact(function), name="function")
 
 
 def spread(values: list[float]) -> str:
@@ -985,8 +983,8 @@ def compare(
         our_tree = our_trees[function.metadata.address]
         our_ms, seed_ms = [], []
         for _ in range(runs):  # interleaved, so drift in the machine's load hits both alike
-            our_ms += import_times(*our_tree, module, 1)
-            seed_ms += import_times(*trees[function.metadata.address], module, 1)
+            our_ms += import_times(our_tree, module, 1)
+            seed_ms += import_times(trees[function.metadata.address], module, 1)
         rows.append(
             (
                 f"cold-start import of {module}, median (IQR)",

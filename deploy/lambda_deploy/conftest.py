@@ -21,6 +21,7 @@ from urllib.parse import urlparse
 import pytest
 from botocore.awsrequest import AWSResponse
 from lambda_artifacts.artifact_zip import write_zip
+from lambda_artifacts.metadata import AWS_HANDLER
 from lambda_deploy import cli
 from lambda_deploy.aws import Aws, make_clients
 from lambda_deploy.cli import main
@@ -240,7 +241,7 @@ def create_infrastructure(
             Runtime=runtime,
             Architectures=[architecture],
             Role=role,
-            Handler="lambda_function.handler",
+            Handler=AWS_HANDLER,
             Code={"ZipFile": placeholder.getvalue()},
         )
     for name in functions:

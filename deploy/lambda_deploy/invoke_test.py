@@ -18,8 +18,9 @@ from pathlib import Path
 import pytest
 from lambda_artifacts.artifact_zip import write_zip
 from lambda_artifacts.invoke import cached_layers, invoke
+from lambda_artifacts.metadata import AWS_HANDLER
 from lambda_deploy.cli import main
-from lambda_deploy.conftest import Workspace
+from lambda_deploy.conftest import Workspace, built_platform
 
 # The framework layer, as runtime_package_dependencies put it in the sandbox.
 BUILT_FRAMEWORK = Path("3rdparty.python/framework.zip")
@@ -232,12 +233,16 @@ def test_the_runtime_sees_lambdas_paths_and_environment_and_nothing_of_ours(tmp_
     )
     workdir = tmp_path / "sandbox"
     workdir.mkdir()
+    runtime_name, architecture = built_platform()
 
     result = invoke(
         probe,
         [BUILT_FRAMEWORK],
         b"{}",
         function_name="probe",
+        runtime=runtime_name,
+        architecture=architecture,
+        handler=AWS_HANDLER,
         memory_mb=256,
         timeout_seconds=7,
         region="eu-west-1",

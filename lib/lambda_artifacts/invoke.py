@@ -3,7 +3,7 @@
 The pieces are Lambda's own, rebuilt in a temporary folder:
 
 - `opt/` and `task/`: the layers and the function zip, unpacked read-only by `LambdaSandbox`
-  (sandbox.py), as Lambda's /opt and /var/task;
+  (sandbox.py, the one Lambda sandbox), as Lambda's /opt and /var/task;
 - `runtime/`: AWS's runtime interface client, `awslambdaric`, as Lambda's /var/runtime;
 - `tmp/`: the one writable folder, as Lambda's /tmp (TMPDIR);
 - a fresh `python -I -S` of the runtime's CPython, whose `sys.path` is Lambda's: task,
@@ -34,8 +34,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from lambda_artifacts import sandbox as lambda_sandbox
 from lambda_artifacts.runtime_api import RuntimeApi
-from lambda_artifacts.sandbox import LambdaSandbox, make_read_only, read_only_prefix, unpack_layers
+from lambda_artifacts.sandbox import LambdaSandbox, make_read_only, read_only_enforced, remove, unpack_layers
 
 RUNTIME_CLIENT = "awslambdaric"
 # Lambda gives init 10 seconds; past that it retries init within the invocation's own timeout.
@@ -43,15 +44,12 @@ RUNTIME_CLIENT = "awslambdaric"
 INIT_TIMEOUT_SECONDS = 10.0
 ACCOUNT_ID = "000000000000"
 
-# Runs inside the Lambda-like process, as Lambda's /var/runtime/bootstrap does:
-# `python -I -S -c BOOTSTRAP task opt-site-packages opt-python runtime handler`.
+# Runs in the Lambda sandbox, with runtime/ after Lambda's sys.path, as Lambda's
+# /var/runtime/bootstrap does: `BOOTSTRAP handler`.
 BOOTSTRAP = textwrap.dedent("""
     import sys
-    task, opt_site_packages, opt_python, runtime, handler = sys.argv[1:6]
-    # With -S the interpreter has no site-packages: only the standard library is on sys.path.
-    sys.path[:] = [task, opt_site_packages, opt_python, runtime] + [p for p in sys.path if p]
     from awslambdaric.__main__ import main
-    main([sys.argv[0], handler])
+    main([sys.argv[0], sys.argv[1]])
     """)
 
 
@@ -92,10 +90,10 @@ class InvokeResult:
 
 
 def python_version(runtime: str) -> tuple[int, int]:
-    match = re.fullmatch(r"python(\d+)\.(\d+)", runtime)
-    if match is None:
-        raise InvokeError(f"{runtime!r} is not a Python runtime (expected e.g. python3.11).")
-    return int(match[1]), int(match[2])
+    try:
+        return lambda_sandbox.python_version(runtime)
+    except ValueError as e:
+        raise InvokeError(f"{e}.") from e
 
 
 def find_runtime_python(runtime: str) -> str:
@@ -290,9 +288,9 @@ def invoke(
     event: bytes,
     *,
     function_name: str,
-    runtime: str = "python3.11",
-    architecture: str = "x86_64",
-    handler: str = "lambda_function.handler",
+    runtime: str,
+    architecture: str,
+    handler: str,
     memory_mb: int = 128,
     timeout_seconds: float = 3.0,
     region: str = "us-east-1",
@@ -304,14 +302,13 @@ def invoke(
     (a temporary folder, removed afterwards, if None). With `layer_cache`, the layers are
     unpacked there once and reused while their bytes stay the same (see cached_layers)."""
     check_architecture(architecture)
-    version = python_version(runtime)
     python = find_runtime_python(runtime)
     root = Path(tempfile.mkdtemp(prefix="lambda-invoke-")) if workdir is None else workdir
     try:
         opt = None
-        if layer_cache is not None and (read_only_prefix([root]) is not None or os.geteuid() != 0):
+        if layer_cache is not None and read_only_enforced([root]):
             opt = cached_layers(layer_cache, layers)
-        sandbox = LambdaSandbox(root, layers, opt=opt)
+        sandbox = LambdaSandbox(root, layers, runtime, opt=opt)
         task = sandbox.task(function_zip)
         runtime_dir = root / "runtime"
         runtime_dir.mkdir()
@@ -335,20 +332,9 @@ def invoke(
                 scratch=scratch,
                 extra=environment or {},
             )
-            site_packages = sandbox.opt / "python/lib/python{}.{}/site-packages".format(*version)
-            argv = [
-                *(read_only_prefix([task, sandbox.opt, runtime_dir]) or []),
-                python,
-                "-I",  # ignore PYTHON* variables and the user's site-packages
-                "-S",  # no site-packages at all: only what Lambda's sys.path holds
-                "-c",
-                BOOTSTRAP,
-                str(task),
-                str(site_packages),
-                str(sandbox.opt / "python"),
-                str(runtime_dir),
-                handler,
-            ]
+            argv = sandbox.command(
+                python, task, BOOTSTRAP, handler, path_after=[runtime_dir], read_only=[runtime_dir]
+            )
             with log_path.open("wb") as log:
                 started = time.monotonic()
                 # Its own process group, so that whatever the handler starts is stopped with it.
@@ -387,7 +373,7 @@ def invoke(
         logs = log_path.read_text(errors="replace")
     finally:
         if workdir is None:
-            _remove(root)
+            remove(root)
 
     def ms(start: float | None, end: float | None) -> float | None:
         return None if start is None or end is None else (end - start) * 1000
@@ -448,22 +434,12 @@ def cached_layers(cache: Path, layers: Sequence[Path], keep: int = 3) -> Path:
         try:
             staging.rename(entry)
         except OSError:  # another invocation unpacked the same layers first
-            _remove(staging)
+            remove(staging)
     os.utime(entry)
     entries = sorted(
         (p for p in cache.iterdir() if p.is_dir() and not p.name.startswith(".")),
         key=lambda p: p.stat().st_mtime,
     )
     for old in entries[:-keep]:
-        _remove(old)
+        remove(old)
     return entry / "opt"
-
-
-def _remove(root: Path) -> None:
-    """Removes a sandbox, whose read-only folders a normal user must make writable first."""
-    for folder, dirs, _ in os.walk(root):
-        for name in dirs:
-            path = os.path.join(folder, name)
-            if not os.path.islink(path):
-                os.chmod(path, 0o755)
-    shutil.rmtree(root, ignore_errors=True)

@@ -1,12 +1,12 @@
 """Checks a built function with its layers the way Lambda will load them, without calling it.
 
-    python lambda_check.py FUNCTION.zip [--layer LAYER.zip]... --runtime python3.11
-        --glibc 2.26 --machine x86_64 --limit 262144000 --budget 0.95
-        [--handler lambda_function.handler]
+    python -m lambda_artifacts.lambda_check FUNCTION.zip [--layer LAYER.zip]... --runtime python3.11
+        --glibc 2.26 --machine x86_64 --limit 262144000 --budget 0.95 --handler lambda_function.handler
 
 Run by `./pants test` for every `python_aws_lambda_function` (pants-plugins/lambda_sandbox), with
 the runtime's CPython. It unpacks the layers, in order, into a read-only `opt/` and the function
-into a read-only `task/`, then, in a fresh interpreter that sees only Lambda's `sys.path`:
+into a read-only `task/` (sandbox.py, the one Lambda sandbox), then, in a fresh interpreter that
+sees only Lambda's `sys.path`:
 
 - imports the handler's module and finds the handler in it: what Lambda's init phase does;
 - checks that every module came from the artifacts or the standard library, and that nothing
@@ -19,78 +19,39 @@ and, on the files:
   budget, a share of it (`--budget`). The plugin passes both from artifact_zip.py: this script
   runs alone, so it cannot import them.
 
-It prints one line per check and exits 1 if any failed. Standard library only.
+It prints one line per check and exits 1 if any failed. Standard library only, and sandbox.py.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import platform
-import shutil
 import struct
 import subprocess
 import sys
 import tempfile
 import textwrap
-import zipfile
 from pathlib import Path
+
+from lambda_artifacts.sandbox import RECORD_COMPILED, LambdaSandbox, remove
 
 # ELF e_machine values, by the machine name in wheel tags.
 ELF_MACHINES = {"x86_64": 62, "aarch64": 183}
 
-# Runs in the Lambda-like interpreter: `python -I -S -c IMPORT_PROBE task opt site handler`.
-IMPORT_PROBE = textwrap.dedent("""
-    import importlib, importlib.machinery, json, sys
-    task, opt, site, handler_spec = sys.argv[1:5]
-    sys.path[:] = [task, site, opt + "/python"] + [p for p in sys.path if p]
-    compiled = []
-    _source_to_code = importlib.machinery.SourceFileLoader.source_to_code
-    def source_to_code(self, data, path, *args, **kwargs):
-        compiled.append(path)
-        return _source_to_code(self, data, path, *args, **kwargs)
-    importlib.machinery.SourceFileLoader.source_to_code = source_to_code
+# Runs in the Lambda sandbox (LambdaSandbox.command): imports the handler, as Lambda's init does.
+IMPORT_PROBE = RECORD_COMPILED + textwrap.dedent("""
+    import importlib, json, sys
+    handler_spec, stdlib_from = sys.argv[1], int(sys.argv[2])
     module_name, _, function_name = handler_spec.rpartition(".")
     handler = getattr(importlib.import_module(module_name), function_name)
     json.dump({
         "callable": callable(handler),
-        "compiled_from_source": compiled,
+        "compiled_from_source": compiled_from_source,
         "modules": {n: getattr(m, "__file__", None) for n, m in sorted(sys.modules.items())},
-        "stdlib": [p for p in sys.path[3:]],
+        "stdlib": [p for p in sys.path[stdlib_from:]],
     }, sys.stdout)
     """)
-
-
-def unpack(archive: Path, destination: Path) -> int:
-    """Unzips like Lambda, keeping the permission bits the zip records; returns unzipped bytes."""
-    total = 0
-    with zipfile.ZipFile(archive) as zf:
-        for info in zf.infolist():
-            zf.extract(info, destination)
-            mode = (info.external_attr >> 16) & 0o777
-            if mode:
-                os.chmod(destination / info.filename, mode)
-            total += info.file_size
-    return total
-
-
-def read_only(folder: Path) -> None:
-    for path in [folder, *folder.rglob("*")]:
-        if not path.is_symlink():
-            path.chmod(path.stat().st_mode & ~0o222)
-
-
-def read_only_mounts(folders: list[Path]) -> list[str]:
-    """An argv prefix that mounts `folders` read-only for the command (root ignores permission
-    bits), or nothing where user namespaces are not available."""
-    mounts = " && ".join(f"mount --bind {f} {f} && mount -o remount,bind,ro {f}" for f in folders)
-    prefix = ["unshare", "--user", "--map-root-user", "--mount", "sh", "-c"]
-    try:
-        probe = subprocess.run([*prefix, mounts], capture_output=True)
-    except FileNotFoundError:
-        return []
-    return [*prefix, mounts + ' && exec "$@"', "sh"] if probe.returncode == 0 else []
 
 
 def elf_facts(path: Path) -> tuple[int, set[tuple[int, ...]]] | None:
@@ -180,7 +141,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--runtime", required=True, help="e.g. python3.11")
     parser.add_argument("--glibc", required=True, help="the runtime's glibc, e.g. 2.26")
     parser.add_argument("--machine", required=True, choices=sorted(ELF_MACHINES))
-    parser.add_argument("--handler", default="lambda_function.handler")
+    parser.add_argument("--handler", required=True, help="as configured in AWS, from the metadata")
     parser.add_argument("--limit", type=int, required=True, help="Lambda's unzipped limit, in bytes")
     parser.add_argument("--budget", type=float, required=True, help="the share of --limit allowed")
     args = parser.parse_args(argv)
@@ -189,10 +150,7 @@ def main(argv: list[str]) -> int:
     try:
         results = run_checks(args, root)
     finally:
-        for path in [root, *root.rglob("*")]:
-            if not path.is_symlink():
-                path.chmod(path.stat().st_mode | 0o200)
-        shutil.rmtree(root)
+        remove(root)
 
     failed = skipped = 0
     for description, problems in results:
@@ -212,13 +170,10 @@ def main(argv: list[str]) -> int:
 def run_checks(args: argparse.Namespace, root: Path) -> list[tuple[str, list[str] | None]]:
     """(what was checked, problems found, or None if it could not run here) for each check."""
     results: list[tuple[str, list[str] | None]] = []
-    opt, task = root / "opt", root / "task"
-    opt.mkdir()
-    task.mkdir()
-    sizes = {layer: unpack(layer, opt) for layer in args.layer}
-    sizes[args.function] = unpack(args.function, task)
-    read_only(opt)
-    read_only(task)
+    sandbox = LambdaSandbox(root, args.layer, args.runtime)
+    task = sandbox.task(args.function, name="function")
+    opt = sandbox.opt
+    sizes = {**sandbox.layer_sizes, args.function: sandbox.task_sizes[task]}
     results.append(check_size(sizes, args.limit, args.budget))
 
     glibc = tuple(int(x) for x in args.glibc.split("."))
@@ -237,7 +192,6 @@ def run_checks(args: argparse.Namespace, root: Path) -> list[tuple[str, list[str
         results.append((f"imports {args.handler}: not here, on {host}, with {args.machine} code", None))
         return results
 
-    site = opt / "python" / "lib" / args.runtime / "site-packages"
     scratch = root / "tmp"
     scratch.mkdir()
     env = {
@@ -248,18 +202,8 @@ def run_checks(args: argparse.Namespace, root: Path) -> list[tuple[str, list[str
         "AWS_LAMBDA_FUNCTION_NAME": "lambda-check",
         "LAMBDA_TASK_ROOT": str(task),
     }
-    argv_probe = [
-        *read_only_mounts([opt, task]),
-        sys.executable,
-        "-I",
-        "-S",
-        "-c",
-        IMPORT_PROBE,
-        str(task),
-        str(opt),
-        str(site),
-        args.handler,
-    ]
+    stdlib_from = len(sandbox.sys_path(task))
+    argv_probe = sandbox.command(sys.executable, task, IMPORT_PROBE, args.handler, str(stdlib_from))
     probe = subprocess.run(argv_probe, capture_output=True, text=True, env=env, cwd=task)
     if probe.returncode != 0:
         results.append((f"imports {args.handler} the way Lambda's init does", [probe.stderr.strip()]))

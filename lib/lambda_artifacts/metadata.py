@@ -17,6 +17,11 @@ import posixpath
 from dataclasses import dataclass
 from pathlib import Path
 
+# What AWS is told to call, for every function whatever its own module: the build re-exports the
+# function's handler as `handler` in this module (pants-plugins/lambda_targets/trees.py).
+HANDLER_MODULE = "lambda_function"
+AWS_HANDLER = f"{HANDLER_MODULE}.handler"
+
 # Bumped when a field changes meaning, so that readers can refuse files they do not understand.
 METADATA_VERSION = 1
 SUFFIX = ".metadata.json"

@@ -30,6 +30,10 @@ from pants.option.option_types import SkipOption
 from pants.option.subsystem import Subsystem
 from pants.util.logging import LogLevel
 
+# lib/lambda_artifacts' modules the check runs with (standard library only), and where they go.
+CHECK_MODULES = ("__init__.py", "sandbox.py", "lambda_check.py")
+CHECK_PATH = "__lambda_check"
+
 
 class LambdaSandbox(Subsystem):
     options_scope = "lambda-sandbox"
@@ -83,18 +87,22 @@ async def check_in_lambda_sandbox(
             f"CPython {version} ({platform.runtime}), and {python.not_found(version)}, or skip "
             f"this check with `--{LambdaSandbox.options_scope}-skip`."
         )
-    script = FileContent(
-        "__lambda_check/lambda_check.py",
-        importlib.resources.read_binary("lambda_artifacts", "lambda_check.py"),
-    )
-    script_digest = await Get(Digest, CreateDigest([script]))
+    # The check and the one Lambda sandbox it runs in, as the package they are in lib/.
+    package = [
+        FileContent(
+            f"{CHECK_PATH}/lambda_artifacts/{name}", importlib.resources.read_binary("lambda_artifacts", name)
+        )
+        for name in CHECK_MODULES
+    ]
+    script_digest = await Get(Digest, CreateDigest(package))
     input_digest = await Get(Digest, MergeDigests([script_digest, built_function.digest]))
     result = await Get(
         FallibleProcessResult,
         Process(
             argv=(
                 python.path,
-                script.path,
+                "-m",
+                "lambda_artifacts.lambda_check",
                 built_function.artifacts[0].relpath or "",
                 *(f"--layer={path}" for path in metadata["layer_artifacts"]),
                 f"--runtime={platform.runtime}",
@@ -107,7 +115,11 @@ async def check_in_lambda_sandbox(
             input_digest=input_digest,
             # `unshare` and `mount`, to make /opt and /var/task read-only for real. The
             # interpreter is not an input Pants digests: its version keys the result.
-            env={"PATH": "/usr/bin:/bin:/usr/sbin:/sbin", "LAMBDA_SANDBOX_PYTHON": python.version or ""},
+            env={
+                "PATH": "/usr/bin:/bin:/usr/sbin:/sbin",
+                "PYTHONPATH": CHECK_PATH,
+                "LAMBDA_SANDBOX_PYTHON": python.version or "",
+            },
             description=f"Check {field_set.address} in a Lambda-like sandbox",
             level=LogLevel.DEBUG,
         ),

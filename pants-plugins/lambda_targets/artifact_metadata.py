@@ -11,14 +11,9 @@ import json
 import os
 from dataclasses import dataclass
 
-from lambda_artifacts.metadata import METADATA_VERSION
+from lambda_artifacts.metadata import AWS_HANDLER, METADATA_VERSION
 from lambda_targets.checks import size_log_lines
 from lambda_targets.platforms import LambdaPlatform
-from lambda_targets.target_types import PythonAwsLambdaHandlerField
-
-# What AWS is told to call, for every function whatever its module: the build re-exports the
-# function's own handler under this name (trees.py).
-AWS_HANDLER = f"{PythonAwsLambdaHandlerField.reexported_handler_module}.handler"
 
 
 @dataclass(frozen=True)

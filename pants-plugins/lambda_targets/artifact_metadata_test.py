@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import json
 
-from lambda_artifacts.metadata import METADATA_VERSION
+from lambda_artifacts.metadata import AWS_HANDLER, METADATA_VERSION
 from lambda_targets.artifact_metadata import (
-    AWS_HANDLER,
     BuiltArtifactFacts,
     LayerSummary,
     artifact_log_lines,

@@ -8,6 +8,7 @@ runtime), this backport refuses instead: it derives the platform from facts it k
 
 from __future__ import annotations
 
+from lambda_artifacts.metadata import HANDLER_MODULE
 from lambda_targets.platforms import KNOWN_ARCHITECTURES, KNOWN_RUNTIMES
 from pants.backend.python.target_types import PythonResolveField
 from pants.backend.python.util_rules.faas import (
@@ -34,7 +35,7 @@ LAYER_DOCS = "https://docs.aws.amazon.com/lambda/latest/dg/configuration-layers.
 class PythonAwsLambdaHandlerField(PythonFaaSHandlerField):
     # The name the AWS console gives a new Python function's module: every function built
     # here is configured with the same handler, `lambda_function.handler`.
-    reexported_handler_module = "lambda_function"
+    reexported_handler_module = HANDLER_MODULE
     help = help_text(f"""
         Entry point to the AWS Lambda handler.
 

@@ -12,13 +12,14 @@ import zlib
 from pathlib import Path
 
 import pytest
-from artifacts.conftest import FRAMEWORK_LAYER, FUNCTIONS, LAYERS, PYPI_LAYER
+from artifacts.conftest import FRAMEWORK_LAYER, FUNCTIONS, HANDLER, LAYERS, PLATFORM, PYPI_LAYER
 from elftools.elf.elffile import ELFFile
 from elftools.elf.gnuversions import GNUVerNeedSection
 from lambda_artifacts.metadata import ArtifactMetadata, find_metadata
-from lambda_artifacts.sandbox import LAYER_SITE_PACKAGES, LambdaSandbox, unzipped_size
+from lambda_artifacts.sandbox import LambdaSandbox, unzipped_size
 
-LAMBDA_GLIBC = (2, 26)  # Amazon Linux 2, which python3.11 runs on
+# The runtime's CPython, as .pyc file names spell it: cpython-311.
+CPYTHON_TAG = "cpython-{}{}".format(*PLATFORM.python_version)
 
 
 def api_event(body: object) -> dict:
@@ -61,7 +62,7 @@ def test_api_handler_prices_an_order(sandbox: LambdaSandbox, api_task: Path) -> 
         "items": [{"sku": "COBOL-85", "quantity": 3, "unit_price": "19.99"}],
     }
 
-    invocation = sandbox.invoke(api_task, api_event(order))
+    invocation = sandbox.invoke(api_task, api_event(order), HANDLER)
 
     assert invocation.result["statusCode"] == 200
     assert json.loads(invocation.result["body"]) == {
@@ -76,7 +77,7 @@ def test_api_handler_prices_an_order(sandbox: LambdaSandbox, api_task: Path) -> 
 
 
 def test_api_handler_rejects_an_invalid_order(sandbox: LambdaSandbox, api_task: Path) -> None:
-    invocation = sandbox.invoke(api_task, api_event({"customer": {"name": ""}, "items": []}))
+    invocation = sandbox.invoke(api_task, api_event({"customer": {"name": ""}, "items": []}), HANDLER)
 
     assert invocation.result["statusCode"] == 422
     details = json.loads(invocation.result["body"])["details"]
@@ -88,7 +89,7 @@ def test_thumbnail_shrinks_an_image_with_opencv_from_the_layer(
 ) -> None:
     event = api_event({"image_base64": base64.b64encode(png(320, 240)).decode(), "max_size": 64})
 
-    invocation = sandbox.invoke(thumbnail_task, event)
+    invocation = sandbox.invoke(thumbnail_task, event, HANDLER)
 
     assert invocation.result["statusCode"] == 200, invocation.result
     body = json.loads(invocation.result["body"])
@@ -102,11 +103,11 @@ def test_code_comes_from_task_and_requirements_from_the_layers(
 ) -> None:
     event = api_event({"image_base64": base64.b64encode(png(8, 8)).decode()})
 
-    invocation = sandbox.invoke(thumbnail_task, event)
+    invocation = sandbox.invoke(thumbnail_task, event, HANDLER)
 
     assert invocation.sys_path[:3] == [
         str(thumbnail_task),
-        str(sandbox.opt / LAYER_SITE_PACKAGES),
+        str(sandbox.site_packages),
         str(sandbox.opt / "python"),
     ]
     origins = invocation.modules
@@ -126,7 +127,7 @@ def test_task_and_opt_are_read_only(sandbox: LambdaSandbox, api_task: Path) -> N
         pytest.skip("Running as root without user namespaces: nothing can be made read-only.")
     before = sandbox.files()
 
-    invocation = sandbox.invoke(api_task, api_event({}), probe_writes=True)
+    invocation = sandbox.invoke(api_task, api_event({}), HANDLER, probe_writes=True)
 
     assert set(invocation.write_errors) == {"task", "opt"}
     # Not even Python's bytecode cache was written, as on Lambda.
@@ -177,7 +178,7 @@ def test_no_shared_object_needs_a_newer_glibc_than_lambdas(sandbox: LambdaSandbo
     too_new = {
         str(path.relative_to(sandbox.opt)): max(versions)
         for path in shared_objects
-        if (versions := glibc_versions_needed(path)) and max(versions) > LAMBDA_GLIBC
+        if (versions := glibc_versions_needed(path)) and max(versions) > PLATFORM.glibc
     }
 
     assert len(shared_objects) > 20  # numpy, OpenCV and pydantic-core ship dozens
@@ -195,15 +196,16 @@ def pyc_header(data: bytes) -> tuple[bytes, int]:
     return data[:4], int.from_bytes(data[4:8], "little")
 
 
-def test_layers_ship_unchecked_hash_bytecode_for_python_311() -> None:
+def test_layers_ship_unchecked_hash_bytecode_for_the_runtime() -> None:
     with zipfile.ZipFile(PYPI_LAYER) as zf:
         names = set(zf.namelist())
-        pyc = zf.read("python/pydantic/__pycache__/__init__.cpython-311.pyc")
-    assert "python/numpy/__pycache__/__init__.cpython-311.pyc" in names
-    assert "python/cv2/__pycache__/__init__.cpython-311.pyc" in names
-    assert not [n for n in names if n.endswith(".pyc") and ".cpython-311." not in n]
+        pyc = zf.read(f"python/pydantic/__pycache__/__init__.{CPYTHON_TAG}.pyc")
+    assert f"python/numpy/__pycache__/__init__.{CPYTHON_TAG}.pyc" in names
+    assert f"python/cv2/__pycache__/__init__.{CPYTHON_TAG}.pyc" in names
+    assert not [n for n in names if n.endswith(".pyc") and f".{CPYTHON_TAG}." not in n]
     magic, flags = pyc_header(pyc)
-    assert magic == importlib.util.MAGIC_NUMBER  # this test runs on CPython 3.11, like the runtime
+    # This test runs on the runtime's CPython (the dev resolve follows the runtime).
+    assert magic == importlib.util.MAGIC_NUMBER
     assert flags == 0b01
 
 
@@ -212,7 +214,7 @@ def test_the_layers_bytecode_is_what_python_runs(
 ) -> None:
     image = {"image_base64": base64.b64encode(png(8, 8)).decode()}
     for task, event in ((api_task, api_event({})), (thumbnail_task, api_event(image))):
-        invocation = sandbox.invoke(task, event)
+        invocation = sandbox.invoke(task, event, HANDLER)
 
         # Nothing imported from /opt was compiled from source: it all came from the .pyc.
         from_layers = [path for path in invocation.compiled_from_source if path.startswith(str(sandbox.opt))]

@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from lambda_artifacts.metadata import AWS_HANDLER, find_metadata
 from lambda_artifacts.sandbox import LambdaSandbox
+from lambda_targets.platforms import LambdaPlatform
 
 # Output paths of the packages in BUILD's runtime_package_dependencies, relative to the sandbox.
 PYPI_LAYER = Path("3rdparty.python/pypi.zip")
@@ -16,11 +18,26 @@ FUNCTIONS = {
     "thumbnail": Path("src.python.thumbnail/lambda.zip"),
 }
 
+# What every function is configured with in AWS.
+HANDLER = AWS_HANDLER
+
+
+def built_platform() -> LambdaPlatform:
+    """The Lambda platform the artifacts were built for, as their metadata records it (the root
+    BUILD's runtime and architecture): the one these tests check them against."""
+    platforms = {(m.runtime, m.architecture) for m in find_metadata(Path("."))}
+    assert len(platforms) == 1, f"artifacts built for several platforms: {platforms}"
+    runtime, architecture = platforms.pop()
+    return LambdaPlatform(runtime, architecture)
+
+
+PLATFORM = built_platform()
+
 
 @pytest.fixture(scope="session")
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> LambdaSandbox:
     """Both layers unpacked into one read-only /opt, shared by every function's test."""
-    return LambdaSandbox(tmp_path_factory.mktemp("lambda"), LAYERS)
+    return LambdaSandbox(tmp_path_factory.mktemp("lambda"), LAYERS, PLATFORM.runtime)
 
 
 @pytest.fixture(scope="session")
