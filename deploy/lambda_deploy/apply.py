@@ -45,10 +45,6 @@ class ApplyResult:
     function_layers: dict[str, tuple[str, ...]] = field(default_factory=dict)  # by function name
     uploaded_bytes: int = 0  # zips sent to S3 or to Lambda directly
 
-    @property
-    def published(self) -> list[str]:
-        return [o.instruction.layer.key for o in self.outcomes if isinstance(o.instruction, PublishLayer)]
-
 
 # How many times one function is planned again after losing a race, before apply gives up.
 MAX_ATTEMPTS = 3
@@ -407,7 +403,3 @@ def _revision(state: FunctionState) -> str:
 def _short(arn: str) -> str:
     """`arn:aws:lambda:...:layer:test-pypi:3` -> `test-pypi:3`."""
     return ":".join(arn.rsplit(":", 2)[1:])
-
-
-def apply(plan: Plan, aws: Aws, parallel: int = 1) -> ApplyResult:
-    return Executor(plan, aws, parallel).run()

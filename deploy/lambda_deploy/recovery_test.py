@@ -14,7 +14,7 @@ import time
 import pytest
 from botocore.exceptions import EndpointConnectionError
 from lambda_deploy import preflight
-from lambda_deploy.apply import MAX_ATTEMPTS, apply
+from lambda_deploy.apply import MAX_ATTEMPTS, Executor
 from lambda_deploy.artifacts import Artifact
 from lambda_deploy.aws import Aws, FunctionState
 from lambda_deploy.cli import main
@@ -180,7 +180,7 @@ def test_apply_waits_out_every_pending_and_in_progress_state_as_lambda_needs(
     config = load_config(workspace.config, workspace.dist)
     plan = make_plan(config, preflight.load_artifacts(config), aws, target)
 
-    apply(plan, aws)
+    Executor(plan, aws, 1).run()
 
     for name in FUNCTIONS:
         configuration = aws.lambda_client.get_function(FunctionName=name)["Configuration"]
