@@ -260,4 +260,8 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except KeyboardInterrupt:
+        # Ctrl-C while ./pants is still getting ready: stop, as the shell does, without a traceback.
+        sys.exit(130)

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import boto3.session
+import botocore
 import tomllib
 from lambda_artifacts.metadata import ArtifactMetadata, MetadataError, find_metadata
 from lambda_deploy.errors import ArtifactError, ConfigError
@@ -36,6 +38,19 @@ MAX_LAYERS_PER_FUNCTION = 5
 DEFAULT_FUNCTION_TARGET = "lambda"
 # What Lambda accepts as a function or layer name.
 AWS_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def lambda_regions() -> set[str]:
+    """Every region botocore's endpoint data lists for Lambda, in every partition (aws, aws-cn,
+    aws-us-gov, ...). The local emulator fails obscurely on any other."""
+    session = boto3.session.Session()
+    return {
+        region
+        for partition in session.get_available_partitions()
+        for region in session.get_available_regions("lambda", partition_name=partition)
+    }
+
+
 # The shape of every AWS region name: eu-west-1, us-gov-west-1, ap-southeast-3, il-central-1.
 REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]+")
 # What Lambda gives a function created without them.
@@ -144,6 +159,14 @@ def load_settings(path: Path = DEFAULT_CONFIG) -> Settings:
         raise ConfigError(
             f"{path}: `region` is {region!r}, which is not an AWS region name. Use a region's code, "
             f'e.g. region = "eu-west-1".'
+        )
+    known = lambda_regions()
+    if region not in known:
+        raise ConfigError(
+            f"{path}: `region` is {region!r}, which is not a region Lambda runs in, as far as "
+            f"botocore {botocore.__version__} knows: {', '.join(sorted(known))}. Use one of them; if "
+            f"{region} is a region AWS opened since, upgrade botocore in the dev resolve "
+            f"(3rdparty/python/dev-requirements.txt, then ./pants run 3rdparty/python/lock.py)."
         )
     return Settings(
         path=path,

@@ -478,6 +478,19 @@ def test_a_bad_region_names_deploy_toml_and_the_key(workspace: Workspace) -> Non
     assert 'e.g. region = "eu-west-1". Nothing was changed.' in run.output
 
 
+def test_a_region_lambda_does_not_run_in_is_refused_before_any_call(workspace: Workspace) -> None:
+    workspace.config.write_text(
+        workspace.config.read_text().replace('region = "eu-west-1"', 'region = "eu-west-9"')
+    )
+
+    run = workspace.deploy("plan")
+
+    assert run.exit_code == 1
+    assert f"{workspace.config}: `region` is 'eu-west-9', which is not a region Lambda runs in" in run.output
+    assert "eu-west-1" in run.output and "Nothing was changed." in run.output
+    assert "Traceback" not in run.output and "KeyError" not in run.output
+
+
 @with_infrastructure
 def test_function_defaults_are_needed_only_to_create_a_function(
     workspace: Workspace, emulator: FrontedEmulator
