@@ -184,6 +184,7 @@ configure_framework_source() {
       ;;
     *)
       [[ -d "$source" ]] || die "FRAMEWORK_SOURCE=$source is not 'sample', 'github', a git URL, or an existing directory holding a git repository."
+      git -C "$source" rev-parse --git-dir >/dev/null 2>&1 || die "FRAMEWORK_SOURCE=$source is a directory, but not a git repository (git rev-parse finds none there). Point it at a clone or a mirror of the framework repository with its tags, e.g. made with: git clone --mirror $FRAMEWORK_REPO_URL $source"
       kind=mirror url="file://$(cd "$source" && pwd)" display="$url"
       ;;
   esac
@@ -204,7 +205,8 @@ configure_framework_source() {
   local refs
   if ! refs="$(git ls-remote --tags "$FRAMEWORK_REPO_URL" 2>"$CACHE/logs/framework-ls-remote.log")"; then
     local why
-    why="$(grep -v '^[[:space:]]*$' "$CACHE/logs/framework-ls-remote.log" | tail -n 1)" || true
+    # git's first lines say what went wrong; its last ones are advice about access rights.
+    why="$(grep -v '^[[:space:]]*$' "$CACHE/logs/framework-ls-remote.log" | head -n 3 | tr '\n' ' ')" || true
     if [[ -z "${GH_TOKEN:-}" ]] && grep -q -i -E "username|authenticat|401|403|terminal prompts" "$CACHE/logs/framework-ls-remote.log"; then
       die "Cannot read the framework repository $display (FRAMEWORK_SOURCE=$source): it requires authentication, and GH_TOKEN is not set. Set GH_TOKEN to a token that can read it (see docs/framework.md). git said: $why"
     fi

@@ -311,6 +311,20 @@ def test_where_the_framework_came_from_is_valid_json_whatever_the_mirror_is_call
     assert (source["source"], source["tag"]) == ("mirror", "v0.1.5")
 
 
+def test_a_folder_that_is_not_a_git_repository_is_named_with_the_way_out(
+    launcher: Launcher, tmp_path: Path
+) -> None:
+    folder = tmp_path / "not-a-repository"
+    folder.mkdir()
+
+    run = launcher.repo.run("./pants", "0", env={**launcher.env(None), "FRAMEWORK_SOURCE": str(folder)})
+
+    assert run.returncode != 0
+    assert f"FRAMEWORK_SOURCE={folder} is a directory, but not a git repository" in run.stderr
+    assert "git clone --mirror" in run.stderr
+    assert "Traceback" not in run.stderr
+
+
 @pytest.mark.parametrize("ending", ["success", "Pants fails", "launcher fails", "SIGTERM", "Ctrl-C"])
 def test_no_daemon_or_socket_outlives_the_run(launcher: Launcher, ending: str) -> None:
     if ending == "success":
