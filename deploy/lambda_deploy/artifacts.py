@@ -30,6 +30,12 @@ class Distribution:
     unzipped_bytes: int
 
 
+# `__pycache__/x.cpython-311.pyc`; and a WHEEL file's `Tag: cp311-cp311-manylinux...` line (an
+# interpreter and an ABI of one CPython; `cp38-abi3-...` and `py3-none-any` fit every CPython).
+PYC_NAME = re.compile(r"\.cpython-(\d)(\d+)\.pyc$")
+WHEEL_TAG = re.compile(r"Tag:\s*cp(\d)(\d+)-cp\d+m?-")
+
+
 class Artifact:
     def __init__(self, path: Path, what: str, address: str = "::") -> None:
         """`what` says what the artifact is for, e.g. "layer monorepo-pypi", and `address` which
@@ -50,7 +56,9 @@ class Artifact:
                 self._texts = {
                     info.filename: zf.read(info).decode("utf-8", "replace")
                     for info in self._infos
-                    if info.filename.endswith((".dist-info/RECORD", ".dist-info/METADATA"))
+                    if info.filename.endswith(
+                        (".dist-info/RECORD", ".dist-info/METADATA", ".dist-info/WHEEL")
+                    )
                     or info.filename == SOURCE_MANIFEST
                 }
         except zipfile.BadZipFile as e:
@@ -105,6 +113,24 @@ class Artifact:
         sizes = {info.filename: info.file_size for info in self._infos}
         ranked = distribution_sizes(sizes, lambda name: self._texts.get(name, ""))
         return [Distribution(d["name"], d["version"], d["unzipped_bytes"]) for d in ranked]
+
+    @cached_property
+    def cpython_versions(self) -> dict[str, str]:
+        """The CPython versions the zip's contents only load on, e.g. {"3.11": "numpy/...pyc"},
+        each with one file that says so: bytecode (`.cpython-311.pyc`) and wheels tagged for one
+        CPython (`cp311-cp311-...`; `abi3` and `py3` wheels load on any)."""
+        found: dict[str, str] = {}
+        for info in self._infos:
+            match = PYC_NAME.search(info.filename)
+            if match:
+                found.setdefault(f"{match[1]}.{match[2]}", info.filename)
+        for name, text in self._texts.items():
+            if name.endswith(".dist-info/WHEEL"):
+                for line in text.splitlines():
+                    match = WHEEL_TAG.match(line)
+                    if match:
+                        found.setdefault(f"{match[1]}.{match[2]}", f"{name} ({line.strip()})")
+        return found
 
     @cached_property
     def framework_source(self) -> dict[str, str] | None:

@@ -246,6 +246,24 @@ def test_a_function_running_another_platform_than_its_artifacts_is_refused(
     assert layer_versions(aws, "pypi") == [] and layer_versions(aws, "framework") == []
 
 
+def test_artifacts_whose_contents_are_for_another_runtime_than_their_metadata_are_refused(
+    workspace: Workspace,
+) -> None:
+    # Every metadata file says python3.12 (edited, or copied from another build); the zips hold
+    # the root BUILD's runtime's bytecode and wheels.
+    built_runtime, _ = built_platform()
+    other = "python3.12" if built_runtime != "python3.12" else "python3.11"
+    for key in ("pypi", "framework", *FUNCTIONS):
+        workspace.write_metadata(key, lambda recorded: recorded.update(runtime=other))
+
+    run = workspace.deploy("apply")
+
+    assert run.exit_code == 1
+    assert f"is recorded as built for {other}, but holds code for CPython" in run.output
+    assert built_runtime.removeprefix("python") in run.output
+    assert "Nothing was changed." in run.output and "Traceback" not in run.output
+
+
 @with_infrastructure
 def test_skip_missing_deploys_what_ci_built_and_keeps_the_rest(
     workspace: Workspace, emulator: FrontedEmulator, aws: Aws, tmp_path: Path

@@ -102,6 +102,9 @@ def check(config: DeployConfig, artifacts: dict[str, Artifact], target: DeployTa
             )
         sizes.append(size)
 
+    for key, artifact in artifacts.items():
+        check_contents_fit_runtime(key, artifact, config)
+
     if not target.allows_sample_framework:
         for artifact in artifacts.values():
             if artifact.sample_builds:
@@ -113,3 +116,26 @@ def check(config: DeployConfig, artifacts: dict[str, Artifact], target: DeployTa
                     f"docs/framework.md), then rerun. Nothing was changed."
                 )
     return sizes
+
+
+def check_contents_fit_runtime(key: str, artifact: Artifact, config: DeployConfig) -> None:
+    """The zip's own contents must be for the runtime its metadata names: bytecode and wheels for
+    another CPython would fail at the first import (metadata edited, or copied from elsewhere)."""
+    kind, _, name = key.partition(":")
+    runtimes = (
+        config.layers[name].compatible_runtimes if kind == "layer" else (config.functions[name].runtime,)
+    )
+    wanted = {runtime.removeprefix("python") for runtime in runtimes if runtime}
+    if not wanted:
+        return  # no runtime recorded (complete_platforms): nothing to compare with
+    other = {
+        version: example for version, example in artifact.cpython_versions.items() if version not in wanted
+    }
+    if other:
+        version, example = sorted(other.items())[0]
+        raise PreflightError(
+            f"The artifact for {artifact.what}, {artifact.path}, is recorded as built for "
+            f"{', '.join(sorted(runtimes))}, but holds code for CPython {version} only (e.g. "
+            f"{example}): it would fail on Lambda at the first import. Rebuild it with "
+            f"`./pants package ::` after setting the runtime in the root BUILD. Nothing was changed."
+        )
