@@ -218,7 +218,8 @@ def load_config(
             f"No Lambda artifacts under {dist}/ (no *.metadata.json). Build them with "
             f"`./pants package ::`, then rerun."
         )
-    repository = _newest(found).repository_functions
+    newest = _newest(found)
+    repository = newest.repository_functions
     built = {m.address: m for m in found}
     stale = sorted(m.address for m in found if m.is_function and m.address not in repository)
     for address in stale:
@@ -234,7 +235,9 @@ def load_config(
             raise ArtifactError(
                 f"The function {address} is in the BUILD files but was not built (no metadata "
                 f"under {dist}/). Build it with `./pants package {address}` (or `./pants package ::`), "
-                f"or pass --skip-missing to keep its deployed code. Nothing was changed."
+                f"or pass --skip-missing to keep its deployed code. If you removed it from the BUILD "
+                f"files, run `./pants package ::` first: the newest build here "
+                f"({newest.path}) still lists it. Nothing was changed."
             )
         function = _function_config(settings, address, layer_addresses, metadata)
         if function.name in functions:

@@ -334,6 +334,9 @@ def test_a_function_in_build_that_was_not_built_is_named_unless_skip_missing(
     assert "The function src/python/thumbnail:lambda is in the BUILD files but was not built" in run.output
     assert "`./pants package src/python/thumbnail:lambda`" in run.output
     assert "--skip-missing" in run.output
+    # Removed from the BUILD files but not rebuilt since: the message says which build lists it.
+    assert "If you removed it from the BUILD files, run `./pants package ::` first" in run.output
+    assert ".metadata.json) still lists it" in run.output
 
 
 def test_a_zip_changed_after_packaging_is_refused(workspace: Workspace) -> None:
