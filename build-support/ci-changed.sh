@@ -61,7 +61,8 @@ if [[ "$goal" != lint && -n "$(git diff --name-only "$since" -- '*.lock' '*requi
   trap 'rm -f "$peek"' EXIT
   ./pants peek :: >"$peek"
   status=0
-  selection="$(python3 3rdparty/python/changed_pins.py --since "$since" --peek "$peek" --goal "$kind")" || status=$?
+  # lib/: the one package-name normaliser (lambda_artifacts.artifact_zip), standard library only.
+  selection="$(PYTHONPATH=lib python3 3rdparty/python/changed_pins.py --since "$since" --peek "$peek" --goal "$kind")" || status=$?
   [[ $status -ne 3 ]] || everything "a change to every pin of a resolve"
   [[ $status -eq 0 ]] || exit "$status"
   selected=()

@@ -39,6 +39,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
+from lambda_artifacts.artifact_zip import canonical_name as canonical
+
 DEFAULT_RESOLVE = "python-default"
 # Header keys that change what every pin means: a change there changes the whole resolve.
 WHOLE_RESOLVE_KEYS = ("valid_for_interpreter_constraints", "lambda_platform", "manylinux")
@@ -51,10 +53,6 @@ _PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)\s*(\[[^\]]*\])?\s*(==|@|>=|<=|
 
 class EverythingChanged(Exception):
     """A change that affects every pin of a resolve; the message says which."""
-
-
-def canonical(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def requirement_lines(text: str | None) -> dict[str, str]:

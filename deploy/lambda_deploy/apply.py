@@ -28,6 +28,7 @@ from lambda_deploy.instructions import (
     SetLayers,
     UpdateCode,
     UploadToS3,
+    short_layer_arn,
 )
 from lambda_deploy.plan import Plan, Staging, function_instructions, same_bytes
 from lambda_deploy.progress import Outcome, Progress, label
@@ -320,7 +321,7 @@ class Executor:
             "A rerun of apply replaces its code.",
         )
         self._functions[name] = self._read(name)
-        return f"created {name} with layers [{', '.join(_short(arn) for arn in layers)}]"
+        return f"created {name} with layers [{', '.join(short_layer_arn(arn) for arn in layers)}]"
 
     def _update_code(self, instruction: UpdateCode) -> str:
         name = instruction.function.name
@@ -346,7 +347,7 @@ class Executor:
         with self._races():
             self.aws.update_function_layers(state, layers)
         self._functions[name] = self._read(name)
-        return f"set the layers of {name} to [{', '.join(_short(arn) for arn in layers)}]"
+        return f"set the layers of {name} to [{', '.join(short_layer_arn(arn) for arn in layers)}]"
 
     def _unchanged_since_plan(self, name: str) -> FunctionState:
         """Before the first write to a function, refuse to overwrite a change someone else made
@@ -398,8 +399,3 @@ def _verify(artifact: Artifact, code: Code, reported: str, what: str, consequenc
 
 def _revision(state: FunctionState) -> str:
     return state.revision_id or f"modified {state.last_modified}"
-
-
-def _short(arn: str) -> str:
-    """`arn:aws:lambda:...:layer:test-pypi:3` -> `test-pypi:3`."""
-    return ":".join(arn.rsplit(":", 2)[1:])

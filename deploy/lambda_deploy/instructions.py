@@ -125,11 +125,18 @@ class SetLayers:
 
     def describe(self) -> str:
         layers = ", ".join(ref.describe() for ref in self.layers)
-        before = ", ".join(arn.rsplit(":", 2)[1] + ":" + arn.rsplit(":", 1)[1] for arn in self.current)
+        before = ", ".join(short_layer_arn(arn) for arn in self.current)
         return f"set the layers of {self.function.name} to [{layers}] (now [{before}])"
 
 
 Instruction = Union[EnsureBucket, UploadToS3, PublishLayer, CreateFunction, UpdateCode, SetLayers]
+
+
+def short_layer_arn(arn: str) -> str:
+    """`arn:aws:lambda:...:layer:test-pypi:3` -> `test-pypi:3`."""
+    return ":".join(arn.rsplit(":", 2)[1:])
+
+
 # What a function's instructions act on; everything else comes before them.
 FUNCTION_INSTRUCTIONS = (CreateFunction, UpdateCode, SetLayers)
 

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from lambda_artifacts import sandbox as lambda_sandbox
+from lambda_artifacts.artifact_zip import canonical_name
 from lambda_artifacts.runtime_api import RuntimeApi
 from lambda_artifacts.sandbox import LambdaSandbox, make_read_only, read_only_enforced, remove, unpack_layers
 
@@ -137,7 +138,7 @@ def runtime_client_distributions() -> list[importlib.metadata.Distribution]:
     queue = [(RUNTIME_CLIENT, False)]
     while queue:
         name, optional = queue.pop()
-        key = re.sub(r"[-_.]+", "-", name).lower()
+        key = canonical_name(name)
         if key in found:
             continue
         try:
