@@ -1,7 +1,7 @@
 """The deploy benchmark: a layer bump across many functions, applied serially and in parallel.
 
 moto answers at once, so by itself it would show nothing: the functions are deployed through
-the deploy tests' Lambda-like front (deploy/lambda_deploy/lambda_front.py), which adds a latency
+the deploy tests' Lambda-like front (tests/doubles/lambda_front.py), which adds a latency
 to every API call and keeps each function `InProgress` for a while after each update, as Lambda
 does. The same plan code and executor as `./pants run deploy -- apply` run against it; only the
 artifacts are synthetic (small zips), since what is measured is waiting on Lambda, not uploads.
@@ -15,12 +15,12 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from doubles.lambda_front import LambdaFront
 from lambda_deploy.apply import Executor
 from lambda_deploy.artifacts import Artifact
 from lambda_deploy.aws import make_clients
 from lambda_deploy.config import DeployConfig, FunctionConfig, LayerConfig
 from lambda_deploy.emulator import LOCAL_CREDENTIALS, LocalEmulator
-from lambda_deploy.lambda_front import LambdaFront
 from lambda_deploy.plan import DeployTarget, make_plan
 
 REGION = "eu-west-1"

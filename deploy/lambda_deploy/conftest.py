@@ -20,6 +20,7 @@ from urllib.parse import urlparse
 
 import pytest
 from botocore.awsrequest import AWSResponse
+from doubles.lambda_front import LambdaFront
 from lambda_artifacts.artifact_zip import write_zip
 from lambda_artifacts.metadata import AWS_HANDLER
 from lambda_deploy import cli
@@ -37,7 +38,6 @@ from lambda_deploy.iam_rules import (
     required,
     without,
 )
-from lambda_deploy.lambda_front import LambdaFront
 from lambda_deploy.plan import DeployTarget
 
 REGION = "eu-west-1"

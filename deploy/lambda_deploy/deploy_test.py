@@ -10,6 +10,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from doubles.lambda_front import LambdaFront
 from lambda_deploy.artifacts import Artifact
 from lambda_deploy.aws import Aws
 from lambda_deploy.conftest import (
@@ -25,7 +26,6 @@ from lambda_deploy.conftest import (
     layer_versions,
     with_infrastructure,
 )
-from lambda_deploy.lambda_front import LambdaFront
 
 
 @with_infrastructure

@@ -13,6 +13,7 @@ import time
 
 import pytest
 from botocore.exceptions import EndpointConnectionError
+from doubles.lambda_front import LambdaFront
 from lambda_deploy import preflight
 from lambda_deploy.apply import MAX_ATTEMPTS, Executor
 from lambda_deploy.artifacts import Artifact
@@ -34,7 +35,6 @@ from lambda_deploy.conftest import (
     layer_versions,
     with_infrastructure,
 )
-from lambda_deploy.lambda_front import LambdaFront
 from lambda_deploy.plan import DeployTarget, make_plan
 
 

@@ -19,13 +19,13 @@ from typing import Any
 
 import tomllib
 import yaml
+from doubles.lambda_front import LambdaFront, operation
 from integration.repo_copy import PantsRun, RepoCopy
 from integration.scratch_history import API, THUMBNAIL, commit_change, scratch_history, selected
 from lambda_artifacts.metadata import ArtifactMetadata, find_metadata
 from lambda_deploy.aws import make_clients
 from lambda_deploy.config import load_config
 from lambda_deploy.emulator import LOCAL_CREDENTIALS, LocalEmulator
-from lambda_deploy.lambda_front import LambdaFront, operation
 
 MARKER = "converge-marker-commit-B"
 UNREADY_FUNCTION = b"def handler(event, context):\n    return None\n"
