@@ -14,7 +14,7 @@
 # these files, so --changed-since alone would select nothing for them.
 #
 # When a lockfile or requirements file changed, the selection goes by the lines that changed
-# (3rdparty/python/changed_pins.py): a framework tag bump packages the framework layer only.
+# (build-support/ci/changed_pins.py): a framework tag bump packages the framework layer only.
 #
 # `package` builds only the Lambda artifacts; `list-packages` prints the targets it would build,
 # and `list-tests` the test targets `test` would run.
@@ -62,7 +62,7 @@ if [[ "$goal" != lint && -n "$(git diff --name-only "$since" -- '*.lock' '*requi
   ./pants peek :: >"$peek"
   status=0
   # lib/: the one package-name normaliser (lambda_artifacts.artifact_zip), standard library only.
-  selection="$(PYTHONPATH=lib python3 3rdparty/python/changed_pins.py --since "$since" --peek "$peek" --goal "$kind")" || status=$?
+  selection="$(PYTHONPATH=lib python3 build-support/ci/changed_pins.py --since "$since" --peek "$peek" --goal "$kind")" || status=$?
   [[ $status -ne 3 ]] || everything "a change to every pin of a resolve"
   [[ $status -eq 0 ]] || exit "$status"
   selected=()

@@ -242,7 +242,7 @@ def lockfile_text(
         metadata[LOCKFILE_PLATFORM_KEY] = {"runtime": platform.runtime, "architecture": platform.architecture}
     if required_by is not None:
         # Which requested distributions pull in each pin: CI selects what a changed pin affects
-        # by it (3rdparty/python/changed_pins.py).
+        # by it (build-support/ci/changed_pins.py).
         metadata[REQUIRED_BY_KEY] = required_by
     metadata["pins_sha256"] = pins_digest(lines)
     header = [

@@ -41,7 +41,7 @@ def framework_bump(repo: RepoCopy) -> set[str]:
 def test_a_framework_tag_change_packages_the_framework_layer_only(framework_bump: set[str]) -> None:
     # The tag is in framework-requirements.txt and in default.lock. Pants alone would mark every
     # requirement of the resolve as changed, and so both layers and both functions; selected by
-    # the lines that changed (3rdparty/python/changed_pins.py), only the framework layer holds
+    # the lines that changed (build-support/ci/changed_pins.py), only the framework layer holds
     # the framework. The function zips hold code only.
     assert framework_bump == {FRAMEWORK}
 

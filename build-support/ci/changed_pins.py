@@ -25,7 +25,7 @@ Everything is read from `./pants peek ::` (targets, their types, sources, resolv
 dependencies) and git; nothing names our targets. Standard library only, so CI can run it with
 any CPython 3.9+:
 
-    python3 3rdparty/python/changed_pins.py --since SINCE --peek PEEK.json --goal test|package
+    python3 build-support/ci/changed_pins.py --since SINCE --peek PEEK.json --goal test|package
 """
 
 from __future__ import annotations
