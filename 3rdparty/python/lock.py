@@ -284,6 +284,7 @@ class Resolution:
     uv: Uv
     target: Target
     resolve: Resolve
+    lockfile: Path  # pants.toml's path for the resolve's lockfile
     scratch: Path
     kept: dict[str, str] = field(default_factory=dict)  # canonical name -> version kept from the lockfile
 
@@ -344,7 +345,7 @@ class Resolution:
         files = HERE / self.resolve.requirement_files[0]
         if name in self.kept:
             return (
-                f"{HERE / self.resolve.lockfile} pins {name}=={self.kept[name]}, which has no wheel "
+                f"{self.lockfile} pins {name}=={self.kept[name]}, which has no wheel "
                 f"for {self.target.describe()}. To drop the pin, run `{relock}`; to choose a version "
                 f"that fits, pin it in {files} and run `{relock}`.\n\n{uv_said(stderr)}"
             )
@@ -455,7 +456,7 @@ def lock(
         repository = Repository(repository.root)  # read pants.toml again
     platform = repository.lambda_platform() if resolve.for_lambda else None
     pythons = (platform.python_version_string,) if platform else repository.pythons(resolve)
-    kept = read_pins(resolve) if keep_pins else []
+    kept = read_pins(repository, resolve) if keep_pins else []
     constraints = [
         pin.line()
         for pins in [*(pins_of[other] for other in resolve.constrained_by), kept]
@@ -469,7 +470,12 @@ def lock(
             target = Target(find_python(version), version, platform)
             print(f"Resolving {resolve.name} for {target.describe()} ...", file=sys.stderr)
             resolution = Resolution(
-                uv, target, resolve, Path(tempfile.mkdtemp(dir=tmp)), {p.key: p.version for p in kept}
+                uv,
+                target,
+                resolve,
+                repository.lockfile(resolve),
+                Path(tempfile.mkdtemp(dir=tmp)),
+                {p.key: p.version for p in kept},
             )
             # Later interpreters must agree with the pins of earlier ones.
             earlier = [p.line() for ps in per_python.values() for p in ps if not p.direct_requirement]
@@ -477,20 +483,20 @@ def lock(
     every_pin = [pin for pins in per_python.values() for pin in pins]
     text = lockfile_text(resolve, requirements, pythons, merge(per_python), platform, required_by(every_pin))
     # Write via a temporary file, so a failure never leaves half a lockfile behind.
-    target_path = HERE / resolve.lockfile
+    target_path = repository.root / repository.lockfile(resolve)
     tmp_path = target_path.with_suffix(".lock.tmp")
     tmp_path.write_text(text)
     tmp_path.replace(target_path)
     print(
-        f"Wrote {target_path} ({len(text.splitlines())} lines) in {time.monotonic() - started:.1f} s.",
+        f"Wrote {repository.lockfile(resolve)} ({len(text.splitlines())} lines) in {time.monotonic() - started:.1f} s.",
         file=sys.stderr,
     )
     return every_pin
 
 
-def read_pins(resolve: Resolve) -> list[Pin]:
+def read_pins(repository: Repository, resolve: Resolve) -> list[Pin]:
     """Pins of an existing lockfile, for resolves that are constrained by it."""
-    path = HERE / resolve.lockfile
+    path = repository.root / repository.lockfile(resolve)
     if not path.exists():
         raise LockError(f"{path} does not exist yet; lock it too: {lock_command(resolve.name)}")
     pins = []
@@ -569,7 +575,7 @@ def main(argv: Sequence[str]) -> int:
             if resolve.name in wanted:
                 pins_of[resolve.name] = lock(uv, repository, resolve, pins_of, keep_pins=args.keep_pins)
             elif any(resolve.name in r.constrained_by for r in RESOLVES if r.name in wanted):
-                pins_of[resolve.name] = read_pins(resolve)
+                pins_of[resolve.name] = read_pins(repository, resolve)
     except LockError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1

@@ -137,7 +137,14 @@ def uv() -> Uv:
 
 
 def lambda_resolution(uv: Uv, tmp_path: Path, **kwargs) -> Resolution:
-    return Resolution(uv, Target(find_python("3.11"), "3.11", LAMBDA), DEFAULT, tmp_path, **kwargs)
+    return Resolution(
+        uv,
+        Target(find_python("3.11"), "3.11", LAMBDA),
+        DEFAULT,
+        Path("3rdparty/python/default.lock"),
+        tmp_path,
+        **kwargs,
+    )
 
 
 def test_lambda_resolution_picks_the_newest_numpy_that_fits(uv: Uv, tmp_path: Path) -> None:

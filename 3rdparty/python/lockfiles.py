@@ -52,8 +52,11 @@ RUNTIME = "runtime"
 
 @dataclass(frozen=True)
 class Resolve:
+    """How the lock command locks one resolve. Its name and lockfile are pants.toml's
+    ([python].resolves, read by Repository.lockfile); `./pants` refuses a resolve one of the two
+    has and the other has not."""
+
     name: str
-    lockfile: str
     requirement_files: tuple[str, ...]
     # Resolve for the repository's Lambda platform (root BUILD) instead of local interpreters.
     for_lambda: bool = False
@@ -71,7 +74,6 @@ class Resolve:
 RESOLVES = (
     Resolve(
         name="python-default",
-        lockfile="default.lock",
         requirement_files=("pypi-requirements.txt", "framework-requirements.txt"),
         for_lambda=True,
         interpreters=(RUNTIME,),
@@ -80,24 +82,21 @@ RESOLVES = (
     # (pytest runs the plugin tests in one process with Pants) follow its pins.
     Resolve(
         name="pants-plugins",
-        lockfile="pants-plugins.lock",
         requirement_files=("pants-plugins-requirements.txt",),
     ),
     # pytest runs every python_tests target: the plugin's, on Pants' CPython, and the rest, on
     # the runtime's (the functions' own tests run where their code will).
     Resolve(
         name="pytest",
-        lockfile="pytest.lock",
         requirement_files=("pytest-requirements.txt",),
         constrained_by=("pants-plugins",),
         interpreters=("pants-plugins", RUNTIME),
     ),
-    Resolve(name="lint", lockfile="lint.lock", requirement_files=("lint-requirements.txt",)),
+    Resolve(name="lint", requirement_files=("lint-requirements.txt",)),
     # The tests of the artifacts and the deploy tool share boto3 and more with the layers, at the
     # same versions, so they run on the runtime's CPython too: the pins must exist for it.
     Resolve(
         name="dev",
-        lockfile="dev.lock",
         requirement_files=("dev-requirements.txt",),
         constrained_by=("python-default", "pytest"),
         interpreters=(RUNTIME,),
@@ -166,6 +165,23 @@ class Repository:
     @property
     def _python_options(self) -> dict:
         return self.pants_toml.get("python", {})
+
+    def lockfile(self, resolve: Resolve) -> Path:
+        """The resolve's lockfile, relative to the repository, as pants.toml's [python].resolves
+        names it (the one place Pants reads it from)."""
+        resolves = self._python_options.get("resolves", {})
+        if resolve.name not in resolves:
+            raise LockError(
+                f"{PANTS_TOML} [python].resolves has no `{resolve.name}`, which "
+                f'3rdparty/python/lockfiles.py locks: add `{resolve.name} = "3rdparty/python/'
+                f'{resolve.name}.lock"` there, or remove it from RESOLVES.'
+            )
+        return Path(resolves[resolve.name])
+
+    def unknown_resolves(self) -> list[str]:
+        """Resolves pants.toml declares that the lock command does not know how to lock."""
+        known = {resolve.name for resolve in RESOLVES}
+        return sorted(set(self._python_options.get("resolves", {})) - known)
 
     def interpreter_constraints_option(self, resolve: Resolve) -> tuple[str, list[str]]:
         """(the pants.toml option that sets them, the constraints) for a resolve."""
@@ -382,7 +398,7 @@ def follow_runtime(repository: Repository, resolve: Resolve) -> str | None:
 
 def check_resolve(repository: Repository, resolve: Resolve) -> list[str]:
     """What is stale about one lockfile: each item names what differs and the command to run."""
-    path = HERE / resolve.lockfile
+    path = repository.lockfile(resolve)
     relock = f"Run `{lock_command(resolve.name)}`."
     if not (repository.root / path).exists():
         return [f"{path} does not exist. {relock}"]
@@ -448,6 +464,16 @@ def check_lockfiles(repository: Repository) -> list[str]:
         problems = runtime_constraints_problems(repository)
     except LockError as e:
         problems = [str(e)]
+    try:
+        unknown = repository.unknown_resolves()
+    except LockError as e:
+        unknown, problems = [], [*problems, str(e)]
+    problems += [
+        f"{PANTS_TOML} [python].resolves declares `{name}`, which the lock command does not know how "
+        f"to lock: add a Resolve for it to RESOLVES in 3rdparty/python/lockfiles.py (its "
+        f"requirements files, and whose pins and interpreters it follows)."
+        for name in unknown
+    ]
     for resolve in RESOLVES:
         try:
             problems += check_resolve(repository, resolve)

@@ -31,6 +31,7 @@ REQUIREMENTS = {
 PANTS_TOML = """\
 [python]
 interpreter_constraints = ["CPython==3.11.*"]
+resolves = { python-default = "3rdparty/python/default.lock", dev = "3rdparty/python/dev.lock", pytest = "3rdparty/python/pytest.lock", lint = "3rdparty/python/lint.lock", pants-plugins = "3rdparty/python/pants-plugins.lock" }
 resolves_to_interpreter_constraints = { python-default = ["CPython==3.11.*"], pytest = ["CPython==3.9.*", "CPython==3.11.*"], pants-plugins = ["CPython==3.9.*"], lint = ["CPython==3.11.*"] }
 """
 ROOT_BUILD = """\
@@ -58,7 +59,7 @@ def write_lockfiles(root: Path, *, keep: tuple[str, ...] = ()) -> None:
         text = lockfile_text(
             resolve, repository.requirements(resolve), repository.pythons(resolve), pins, platform
         )
-        (root / HERE / resolve.lockfile).write_text(text)
+        (root / repository.lockfile(resolve)).write_text(text)
 
 
 @pytest.fixture
@@ -288,3 +289,28 @@ def test_the_lock_command_points_pants_toml_at_the_runtime(repo: Path) -> None:
     assert text.startswith('[python]\ninterpreter_constraints = ["CPython==3.13.*"]\n')
     write_lockfiles(repo)
     assert check_lockfiles(Repository(repo)) == []
+
+
+def test_a_resolve_pants_toml_declares_that_the_lock_command_does_not_know_is_named(repo: Path) -> None:
+    pants_toml = repo / "pants.toml"
+    pants_toml.write_text(
+        pants_toml.read_text().replace(
+            'lint = "3rdparty/python/lint.lock"',
+            'lint = "3rdparty/python/lint.lock", docs = "3rdparty/python/docs.lock"',
+        )
+    )
+
+    problems = check_lockfiles(Repository(repo))
+
+    assert any(
+        "[python].resolves declares `docs`, which the lock command does not know" in p for p in problems
+    )
+
+
+def test_a_resolve_the_lock_command_knows_that_pants_toml_lacks_is_named(repo: Path) -> None:
+    pants_toml = repo / "pants.toml"
+    pants_toml.write_text(pants_toml.read_text().replace(', lint = "3rdparty/python/lint.lock"', ""))
+
+    problems = check_lockfiles(Repository(repo))
+
+    assert any("[python].resolves has no `lint`" in p for p in problems)
