@@ -69,14 +69,15 @@ import tomllib
 from buildgrid_cache.server import BuildGrid
 from lambda_artifacts.artifact_zip import human_size
 from lambda_artifacts.metadata import ArtifactMetadata, find_metadata
+from lambda_artifacts.metadata import FUNCTION_TARGET_TYPE, LAMBDA_TARGET_TYPES
 from lambda_artifacts.sandbox import LambdaSandbox, read_only_prefix, remove
 
 from bench.cold_split import process_spans, split_table, workunit_flags
 from bench.deploy_bench import DeployTiming, deploy_table, measure_deploy
 
 OUT = Path("dist/bench")
-FUNCTION_TYPE = "python_aws_lambda_function"
-LAMBDA_TYPES = f"{FUNCTION_TYPE},python_aws_lambda_layer"
+FUNCTION_TYPE = FUNCTION_TARGET_TYPE
+LAMBDA_TYPES = ",".join(LAMBDA_TARGET_TYPES)
 
 
 @dataclass(frozen=True)

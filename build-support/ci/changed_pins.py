@@ -40,13 +40,14 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
 from lambda_artifacts.artifact_zip import canonical_name as canonical
+from lambda_artifacts.metadata import FUNCTION_TARGET_TYPE, LAMBDA_TARGET_TYPES, LAYER_TARGET_TYPE
 
 DEFAULT_RESOLVE = "python-default"
 # Header keys that change what every pin means: a change there changes the whole resolve.
 WHOLE_RESOLVE_KEYS = ("valid_for_interpreter_constraints", "lambda_platform", "manylinux")
-LAMBDA_TYPES = ("python_aws_lambda_function", "python_aws_lambda_layer")
-FUNCTION_TYPE = "python_aws_lambda_function"
-LAYER_TYPE = "python_aws_lambda_layer"
+LAMBDA_TYPES = LAMBDA_TARGET_TYPES
+FUNCTION_TYPE = FUNCTION_TARGET_TYPE
+LAYER_TYPE = LAYER_TARGET_TYPE
 REPOSITORY_SNAPSHOT_TYPE = "repository_snapshot"
 _PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)\s*(\[[^\]]*\])?\s*(==|@|>=|<=|~=|<|>|!=|;|$)")
 

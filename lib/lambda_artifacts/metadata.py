@@ -17,6 +17,12 @@ import posixpath
 from dataclasses import dataclass
 from pathlib import Path
 
+# The target types this repository's artifacts come from (pants-plugins/lambda_targets registers
+# them under these aliases, upstream Pants' own): for tools that find them without Pants' API.
+FUNCTION_TARGET_TYPE = "python_aws_lambda_function"
+LAYER_TARGET_TYPE = "python_aws_lambda_layer"
+LAMBDA_TARGET_TYPES = (FUNCTION_TARGET_TYPE, LAYER_TARGET_TYPE)
+
 # What AWS is told to call, for every function whatever its own module: the build re-exports the
 # function's handler as `handler` in this module (pants-plugins/lambda_targets/trees.py).
 HANDLER_MODULE = "lambda_function"

@@ -13,10 +13,11 @@ import ast
 import json
 from pathlib import Path
 
+from lambda_artifacts.metadata import LAMBDA_TARGET_TYPES
 from lambda_targets.platforms import LambdaPlatform, UnknownLambdaPlatform
 
 ROOT_BUILD = "BUILD"
-_LAMBDA_TARGET_TYPES = ("python_aws_lambda_function", "python_aws_lambda_layer")
+_LAMBDA_TARGET_TYPES = LAMBDA_TARGET_TYPES
 _KNOBS = ("runtime", "architecture")
 
 

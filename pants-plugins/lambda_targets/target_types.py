@@ -8,7 +8,7 @@ runtime), this backport refuses instead: it derives the platform from facts it k
 
 from __future__ import annotations
 
-from lambda_artifacts.metadata import HANDLER_MODULE
+from lambda_artifacts.metadata import FUNCTION_TARGET_TYPE, HANDLER_MODULE, LAYER_TARGET_TYPE
 from lambda_targets.platforms import KNOWN_ARCHITECTURES, KNOWN_RUNTIMES
 from pants.backend.python.target_types import PythonResolveField
 from pants.backend.python.util_rules.faas import (
@@ -182,7 +182,7 @@ class _AWSLambdaBaseTarget(Target):
 
 
 class PythonAWSLambda(_AWSLambdaBaseTarget):
-    alias = "python_aws_lambda_function"
+    alias = FUNCTION_TARGET_TYPE
     core_fields = (
         *_AWSLambdaBaseTarget.core_fields,
         PythonFaaSDependencies,
@@ -198,7 +198,7 @@ class PythonAWSLambda(_AWSLambdaBaseTarget):
 
 
 class PythonAWSLambdaLayer(_AWSLambdaBaseTarget):
-    alias = "python_aws_lambda_layer"
+    alias = LAYER_TARGET_TYPE
     core_fields = (
         *_AWSLambdaBaseTarget.core_fields,
         PythonAwsLambdaIncludeSources,

@@ -184,3 +184,19 @@ def test_main_deploys_every_artifact_with_the_real_framework_and_writes_a_job_su
     assert "--aws" in apply["run"] and "--json" in apply["run"]
     assert '--summary-markdown "$GITHUB_STEP_SUMMARY"' in apply["run"]
     assert "env" not in apply or "GH_TOKEN" not in apply["env"]  # the token only where it is needed
+
+
+def test_every_target_type_ci_filters_on_is_one_the_plugins_register() -> None:
+    # The plugin's aliases are lambda_artifacts.metadata's; python_test is Pants' own.
+    from lambda_artifacts.metadata import LAMBDA_TARGET_TYPES
+
+    known = {*LAMBDA_TARGET_TYPES, "python_test"}
+    scripts = [*WORKFLOWS, *sorted((REPO / "build-support").glob("*.sh"))]
+    filters = {
+        str(path): types.split(",")
+        for path in scripts
+        for types in re.findall(r"--filter-target-type=([\w,]+)", path.read_text())
+    }
+    assert filters, "no --filter-target-type in the workflows or build-support scripts"
+    unknown = {path: sorted(set(types) - known) for path, types in filters.items() if set(types) - known}
+    assert unknown == {}, f"target types no plugin registers (lambda_artifacts.metadata): {unknown}"
