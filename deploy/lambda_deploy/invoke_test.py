@@ -7,15 +7,14 @@ import base64
 import io
 import json
 import re
-import struct
 import sys
 import sysconfig
-import zlib
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from doubles.sample_events import api_event, png
 from lambda_artifacts.artifact_zip import write_zip
 from lambda_artifacts.invoke import cached_layers, invoke
 from lambda_artifacts.metadata import AWS_HANDLER
@@ -29,35 +28,6 @@ ORDER = {
     "customer": {"name": "Grace Hopper", "email": "grace@example.com"},
     "items": [{"sku": "COBOL-85", "quantity": 3, "unit_price": "19.99"}],
 }
-
-
-def api_event(body: object) -> dict:
-    return {
-        "httpMethod": "POST",
-        "path": "/orders",
-        "requestContext": {"requestId": "invoke-test"},
-        "body": json.dumps(body),
-        "isBase64Encoded": False,
-    }
-
-
-def png(width: int, height: int) -> bytes:
-    """A real RGB PNG (as in tests/artifacts)."""
-    raw = b"".join(
-        b"\x00" + b"".join(bytes((x * 255 // width, y * 255 // height, 128)) for x in range(width))
-        for y in range(height)
-    )
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(raw))
-        + chunk(b"IEND", b"")
-    )
 
 
 @dataclass
@@ -120,7 +90,7 @@ def test_invoke_prices_an_order_with_the_built_function_and_layers(workspace: Wo
     assert run.exit_code == 0, run.stderr
     assert run.payload["statusCode"] == 200
     assert json.loads(run.payload["body"]) == {
-        "request_id": "invoke-test",
+        "request_id": "test-request",
         "customer": "Grace Hopper",
         "item_count": 3,
         "total": "59.97",
@@ -130,7 +100,7 @@ def test_invoke_prices_an_order_with_the_built_function_and_layers(workspace: Wo
     # The handler's own log line, between Lambda's START and END lines, then REPORT.
     lines = run.stderr.splitlines()
     assert lines[0].startswith("START RequestId: ")
-    assert any("Priced order invoke-test" in line for line in lines)
+    assert any("Priced order test-request" in line for line in lines)
     assert run.report("Init Duration") > 0
     assert run.report("Duration") > 0
 

@@ -5,14 +5,13 @@ from __future__ import annotations
 import base64
 import importlib.util
 import json
-import struct
 import sysconfig
 import zipfile
-import zlib
 from pathlib import Path
 
 import pytest
 from artifacts.conftest import FRAMEWORK_LAYER, FUNCTIONS, HANDLER, LAYERS, PLATFORM, PYPI_LAYER
+from doubles.sample_events import api_event, png
 from elftools.elf.elffile import ELFFile
 from elftools.elf.gnuversions import GNUVerNeedSection
 from lambda_artifacts.metadata import ArtifactMetadata, find_metadata
@@ -20,35 +19,6 @@ from lambda_artifacts.sandbox import LambdaSandbox, unzipped_size
 
 # The runtime's CPython, as .pyc file names spell it: cpython-311.
 CPYTHON_TAG = "cpython-{}{}".format(*PLATFORM.python_version)
-
-
-def api_event(body: object) -> dict:
-    return {
-        "httpMethod": "POST",
-        "path": "/orders",
-        "requestContext": {"requestId": "artifact-test"},
-        "body": json.dumps(body),
-        "isBase64Encoded": False,
-    }
-
-
-def png(width: int, height: int) -> bytes:
-    """A real RGB PNG, written by hand because the test's own environment has no OpenCV."""
-    raw = b"".join(
-        b"\x00" + b"".join(bytes((x * 255 // width, y * 255 // height, 128)) for x in range(width))
-        for y in range(height)
-    )
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(raw))
-        + chunk(b"IEND", b"")
-    )
 
 
 def names(archive: Path) -> list[str]:
@@ -66,14 +36,14 @@ def test_api_handler_prices_an_order(sandbox: LambdaSandbox, api_task: Path) -> 
 
     assert invocation.result["statusCode"] == 200
     assert json.loads(invocation.result["body"]) == {
-        "request_id": "artifact-test",
+        "request_id": "test-request",
         "customer": "Grace Hopper",
         "item_count": 3,
         "total": "59.97",
         "currency": "EUR",
         "framework_version": "0.1.5+sample",
     }
-    assert "Priced order artifact-test" in invocation.stderr
+    assert "Priced order test-request" in invocation.stderr
 
 
 def test_api_handler_rejects_an_invalid_order(sandbox: LambdaSandbox, api_task: Path) -> None:

@@ -26,6 +26,7 @@ from integration.repo_copy import RepoCopy
 from lambda_artifacts.artifact_zip import UNZIPPED_LIMIT_BYTES
 from lambda_artifacts.lambda_check import ELF_MACHINES, check_shared_objects, elf_facts
 from lambda_targets.platforms import LambdaPlatform
+from lambda_targets.repository_platform import lockfile_header
 
 PYPI_LAYER = "3rdparty/python:pypi"
 PYPI_ZIP = "dist/3rdparty.python/pypi.zip"
@@ -65,13 +66,6 @@ def edit(path: Path, *substitutions: tuple[str, str]) -> None:
         text, count = re.subn(pattern, replacement, text)
         assert count == 1, f"{pattern!r} matched {count} times in {path}: update turn_the_knob()"
     path.write_text(text)
-
-
-def lockfile_header(text: str) -> dict:
-    begin = text.index("# --- BEGIN PANTS LOCKFILE METADATA")
-    end = text.index("# --- END PANTS LOCKFILE METADATA")
-    lines = text[begin:end].splitlines()[1:]
-    return json.loads("\n".join(line[2:] for line in lines))
 
 
 def check_extensions(root: Path, platform: LambdaPlatform) -> list[str]:
