@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
 from lambda_artifacts.artifact_zip import canonical_name as canonical
+from lambda_artifacts.lockfile_header import lockfile_header
 from lambda_artifacts.metadata import FUNCTION_TARGET_TYPE, LAMBDA_TARGET_TYPES, LAYER_TARGET_TYPE
 
 DEFAULT_RESOLVE = "python-default"
@@ -68,19 +69,7 @@ def requirement_lines(text: str | None) -> dict[str, str]:
 
 
 def header(text: str | None) -> dict:
-    inside, lines = False, []
-    for line in (text or "").splitlines():
-        if "BEGIN PANTS LOCKFILE METADATA" in line:
-            inside = True
-        elif "END PANTS LOCKFILE METADATA" in line:
-            break
-        elif inside:
-            lines.append(line[2:])
-    try:
-        parsed = json.loads("\n".join(lines)) if lines else {}
-    except json.JSONDecodeError:
-        parsed = {}
-    return parsed if isinstance(parsed, dict) else {}
+    return lockfile_header(text) or {}
 
 
 def changed_names(old: dict[str, str], new: dict[str, str]) -> set[str]:

@@ -10,9 +10,9 @@ runtime is written once. The BUILD file is parsed, never executed.
 from __future__ import annotations
 
 import ast
-import json
 from pathlib import Path
 
+from lambda_artifacts.lockfile_header import lockfile_header
 from lambda_artifacts.metadata import LAMBDA_TARGET_TYPES
 from lambda_targets.platforms import LambdaPlatform, UnknownLambdaPlatform
 
@@ -89,23 +89,6 @@ def read_repository_platform(buildroot: Path) -> LambdaPlatform:
 # The key under which the lock command records, in a lockfile's metadata header, the Lambda
 # platform it resolved for (3rdparty/python/lockfiles.py).
 LOCKFILE_PLATFORM_KEY = "lambda_platform"
-
-
-def lockfile_header(lockfile_text: str) -> dict | None:
-    """The JSON metadata block of a Pants lockfile; None if it has none, or an unreadable one."""
-    lines, inside = [], False
-    for line in lockfile_text.splitlines():
-        if "BEGIN PANTS LOCKFILE METADATA" in line:
-            inside = True
-        elif "END PANTS LOCKFILE METADATA" in line:
-            break
-        elif inside:
-            lines.append(line[2:])
-    try:
-        header = json.loads("\n".join(lines)) if lines else None
-    except ValueError:
-        return None
-    return header if isinstance(header, dict) else None
 
 
 def locked_platform(lockfile_text: str) -> tuple[str, str] | None:
