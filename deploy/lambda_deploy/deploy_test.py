@@ -112,6 +112,29 @@ def test_changing_only_the_framework_layer_publishes_it_and_repoints_both_functi
 
 
 @with_infrastructure
+def test_bytes_equal_to_an_older_layer_version_reuse_it_and_publish_nothing(
+    workspace: Workspace, emulator: FrontedEmulator, aws: Aws
+) -> None:
+    # A rollback of the framework to its previous zip: version 1 holds those bytes, though it is
+    # not the latest version any more.
+    original = workspace.artifacts["framework"].read_bytes(), workspace.metadata_path("framework").read_text()
+    workspace.deploy("apply", "--endpoint-url", emulator.endpoint_url)
+    workspace.edit("framework", "python/test_common_framework/utils.py", add_comment)
+    workspace.deploy("apply", "--endpoint-url", emulator.endpoint_url)
+    assert layer_versions(aws, "framework") == [2, 1]
+    workspace.artifacts["framework"].write_bytes(original[0])
+    workspace.metadata_path("framework").write_text(original[1])
+
+    run = workspace.deploy("apply", "--endpoint-url", emulator.endpoint_url)
+
+    assert run.exit_code == 0, run.output
+    assert run.summary["summary"]["published"] == []
+    assert layer_versions(aws, "framework") == [2, 1]
+    for name in FUNCTIONS:
+        assert function_layers(aws, name) == ["test-pypi:1", "test-framework:1"]
+
+
+@with_infrastructure
 def test_plan_reports_changes_and_makes_none(
     workspace: Workspace, emulator: FrontedEmulator, aws: Aws
 ) -> None:

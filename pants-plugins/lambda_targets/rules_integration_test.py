@@ -455,13 +455,18 @@ def test_a_python313_arm64_layer_gets_bytecode_from_the_local_cpython_313(rule_r
         }
     )
 
-    built, zf = build(rule_runner, "layer")
+    built, files = build_files(rule_runner, "layer")
+    zf = zipfile.ZipFile(io.BytesIO(files[built.artifacts[0].relpath]))
 
-    # The plugin finds CPython 3.13 by name, without Pex. Bytecode does not depend on the CPU, so this machine's CPython 3.13 compiles it for arm64.
+    # The plugin finds CPython 3.13 by name, without Pex. Bytecode does not depend on the CPU,
+    # so this machine's CPython 3.13 compiles it for arm64.
     pyc = zf.read("python/greeting/__pycache__/__init__.cpython-313.pyc")
     assert pyc[:4] == CPYTHON_313_MAGIC
     log = "\n".join(built.artifacts[0].extra_log_lines)
     assert "Runtime: python3.13 arm64" in log and ".pyc for CPython 3.13 (unchecked-hash)" in log
+    # What the deploy tool reads: the platform the target was built for, not the default one.
+    metadata = json.loads(files[built.artifacts[1].relpath])
+    assert (metadata["runtime"], metadata["architecture"]) == ("python3.13", "arm64")
 
 
 def test_a_function_and_layers_close_to_the_limit_warn(
