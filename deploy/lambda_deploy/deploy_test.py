@@ -6,6 +6,7 @@ import base64
 import hashlib
 import json
 import re
+import struct
 import zipfile
 from pathlib import Path
 
@@ -436,6 +437,34 @@ def test_the_plan_is_an_ordered_list_of_instructions_that_apply_carries_out(
         "Applied:\n  1. published test-framework version 2\n  2. set the layers of api-handler" in run.output
     )
     assert "did" not in plan.summary["instructions"][0]
+
+
+@with_infrastructure
+def test_one_byte_flipped_inside_a_shared_object_no_one_reads_is_refused_before_upload(
+    workspace: Workspace, emulator: FrontedEmulator, aws: Aws
+) -> None:
+    # One byte in the middle of the largest .so's compressed data: every header, local and
+    # central, stays intact, and the deploy tool never reads that member for anything else.
+    path = workspace.artifacts["pypi"]
+    with zipfile.ZipFile(path) as zf:
+        largest = max((i for i in zf.infolist() if ".so" in i.filename), key=lambda i: i.compress_size)
+    damaged = bytearray(path.read_bytes())
+    name_length, extra_length = struct.unpack(
+        "<HH", damaged[largest.header_offset + 26 : largest.header_offset + 30]
+    )
+    data_start = largest.header_offset + 30 + name_length + extra_length
+    damaged[data_start + largest.compress_size // 2] ^= 0xFF
+    path.write_bytes(damaged)
+    workspace.write_metadata("pypi", lambda m: m.update(sha256=hashlib.sha256(damaged).hexdigest()))
+    with zipfile.ZipFile(path) as zf:  # still a zip whose names and sizes read fine
+        assert zf.getinfo(largest.filename).file_size == largest.file_size
+
+    run = workspace.deploy("apply", "--endpoint-url", emulator.endpoint_url)
+
+    assert run.exit_code == 1
+    assert f"is damaged: its member {largest.filename} fails its check" in run.output
+    assert layer_versions(aws, "pypi") == [] and layer_versions(aws, "framework") == []
+    assert aws.s3.list_objects_v2(Bucket=BUCKET).get("KeyCount") == 0
 
 
 @with_infrastructure
