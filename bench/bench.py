@@ -68,8 +68,12 @@ from pathlib import Path, PurePosixPath
 import tomllib
 from buildgrid_cache.server import BuildGrid
 from lambda_artifacts.artifact_zip import human_size
-from lambda_artifacts.metadata import ArtifactMetadata, find_metadata
-from lambda_artifacts.metadata import FUNCTION_TARGET_TYPE, LAMBDA_TARGET_TYPES
+from lambda_artifacts.metadata import (
+    FUNCTION_TARGET_TYPE,
+    LAMBDA_TARGET_TYPES,
+    ArtifactMetadata,
+    find_metadata,
+)
 from lambda_artifacts.sandbox import LambdaSandbox, read_only_prefix, remove
 
 from bench.cold_split import process_spans, split_table, workunit_flags

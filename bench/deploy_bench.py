@@ -10,12 +10,14 @@ artifacts are synthetic (small zips), since what is measured is waiting on Lambd
 from __future__ import annotations
 
 import io
+import sys
 import time
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from doubles.lambda_front import LambdaFront
+from lambda_artifacts.metadata import AWS_HANDLER, HANDLER_MODULE
 from lambda_deploy.apply import Executor
 from lambda_deploy.artifacts import Artifact
 from lambda_deploy.aws import make_clients
@@ -24,6 +26,10 @@ from lambda_deploy.emulator import LOCAL_CREDENTIALS, LocalEmulator
 from lambda_deploy.plan import DeployTarget, make_plan
 
 REGION = "eu-west-1"
+# The synthetic functions run on the runtime the benchmark itself runs on (the dev resolve's
+# CPython, which follows the root BUILD's runtime); their architecture does not matter to moto.
+RUNTIME = "python{}.{}".format(*sys.version_info[:2])
+ARCHITECTURE = "x86_64"
 LAYER = "3rdparty/python:bench"
 # Lambda's control plane answers in tens of milliseconds, and an update of a function's code
 # or configuration takes a second or more to finish (LastUpdateStatus InProgress).
@@ -51,14 +57,16 @@ def _config(work: Path, functions: int, bump: int) -> tuple[DeployConfig, dict[s
     """`functions` functions that all use one layer, whose bytes change with `bump`."""
     work.mkdir(parents=True, exist_ok=True)
     layer_zip = _zip(work / f"layer-{bump}.zip", {"python/shared.py": f"BUMP = {bump}\n"})
-    layer = LayerConfig(LAYER, "bench-shared", layer_zip, None, "", ("python3.11",), ("x86_64",))
+    layer = LayerConfig(LAYER, "bench-shared", layer_zip, None, "", (RUNTIME,), (ARCHITECTURE,))
     artifacts = {f"layer:{LAYER}": Artifact(layer_zip, "layer bench-shared", LAYER)}
     configs = {}
     for index in range(functions):
         name, address = f"bench-fn-{index}", f"src/python/bench_fn_{index}:lambda"
-        code = _zip(work / f"{name}.zip", {"lambda_function.py": f"def handler(e, c):\n    return {index}\n"})
+        code = _zip(
+            work / f"{name}.zip", {f"{HANDLER_MODULE}.py": f"def handler(e, c):\n    return {index}\n"}
+        )
         configs[name] = FunctionConfig(
-            name, address, code, None, (LAYER,), "python3.11", "x86_64", "lambda_function.handler", 128, 3
+            name, address, code, None, (LAYER,), RUNTIME, ARCHITECTURE, AWS_HANDLER, 128, 3
         )
         artifacts[f"function:{name}"] = Artifact(code, f"function {name}", address)
     config = DeployConfig(work / "deploy.toml", REGION, "bench-artifacts", "", {LAYER: layer}, configs)
