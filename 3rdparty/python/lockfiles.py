@@ -276,7 +276,7 @@ def lockfile_text(
         header.append("# that platform loads, except a git or URL requirement, which uv builds.")
     else:
         header.append(f"# Resolved for CPython {' and '.join(pythons)} on this machine's platform.")
-    header.append("# No --hash pins: see Lockfiles in README.md.")
+    header.append("# No --hash pins: see docs/requirements-and-locks.md.")
     return "\n".join([*header, *lines]) + "\n"
 
 
