@@ -657,7 +657,9 @@ def measure_lock_check(repo: Path, runs: int) -> list[str]:
     cache = Path(os.environ.get("LAMBDA_BOOTSTRAP_CACHE", Path.home() / ".cache/pants-lambda-bootstrap"))
     pants_toml = tomllib.loads((repo / "pants.toml").read_text())
     python = cache / f"pants-{pants_toml['GLOBAL']['pants_version']}" / "bin" / "python"
-    env = {"PYTHONPATH": str(repo / "pants-plugins")}
+    # The plugins' path, as pants.toml gives it to Pants and ./pants to the check.
+    plugin_path = [entry.replace("%(buildroot)s", str(repo)) for entry in pants_toml["GLOBAL"]["pythonpath"]]
+    env = {"PYTHONPATH": os.pathsep.join(plugin_path)}
     check = [
         str(python),
         "-s",
