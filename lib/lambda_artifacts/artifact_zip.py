@@ -4,7 +4,15 @@ Run by the plugin inside a Pants sandbox, with the CPython of the Lambda runtime
 
     python artifact_zip.py TREE OUTPUT.zip REPORT.json [--root python] [--exclude GLOB]...
                            [--compile --ddir /opt] [--handler MODULE:FUNCTION]
+                           [-- INSTALL COMMAND...]
 
+0. With an install command after `--` (the plugin's `uv pip install --target TREE/ROOT` of one
+   pin), it runs first, in the same sandbox: the installed files go straight into the zip and
+   never through Pants' store. If it fails, its output is passed on and the exit code is
+   INSTALL_FAILED. What the installer leaves for itself goes: uv's `.lock` in the folder it
+   installed into, and the `uv_cache.json` it writes into the `.dist-info` of a wheel it took
+   from a local folder (a `file://` index or find-links), which holds that file's mtime, so the
+   zip would depend on when the mirror was copied.
 1. Files matching an `--exclude` glob (relative to TREE/ROOT, `**` for any folders) are
    dropped: what cannot run on Lambda, like console scripts with this machine's shebang. Then
    every `.dist-info/RECORD` loses the lines of files that are not in the tree: the excluded
@@ -49,6 +57,7 @@ import py_compile
 import re
 import stat
 import struct
+import subprocess
 import sys
 import zipfile
 import zlib
@@ -73,6 +82,12 @@ BUDGET_SHARE_OF_LIMIT = 0.95
 COMPRESS_LEVEL = 6
 # Below this many files (a function's zip), starting worker processes costs more than it saves.
 PARALLEL_FROM_FILES = 200
+# The exit code when the install command (after `--`) fails; its own output is on stderr.
+INSTALL_FAILED = 3
+# What an installer writes for its own bookkeeping, by file name: `.lock` in the folder uv
+# installed into, `uv_cache.json` in a `.dist-info` (a local wheel's mtime).
+INSTALLER_LOCK = ".lock"
+UV_CACHE_INFO = "uv_cache.json"
 
 
 def worker_count() -> int:
@@ -206,6 +221,23 @@ def prune_empty_folders(tree: str) -> None:
     for root, dirs, files in os.walk(tree, topdown=False):
         if root != tree and not files and not os.listdir(root):
             os.rmdir(root)
+
+
+def install(command: list[str], target: str) -> int:
+    """Runs the install command; on success removes the installer's bookkeeping below `target`
+    (where it installed) and returns 0, else passes its output on and returns INSTALL_FAILED."""
+    result = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    if result.returncode != 0:
+        sys.stderr.buffer.write(result.stdout)
+        return INSTALL_FAILED
+    lock = os.path.join(target, INSTALLER_LOCK)
+    if os.path.isfile(lock):
+        os.remove(lock)
+    for name, is_dir in tree_entries(target):
+        folder, base = posixpath.split(name)
+        if not is_dir and base == UV_CACHE_INFO and folder.endswith(".dist-info"):
+            os.remove(os.path.join(target, *name.split("/")))
+    return 0
 
 
 def drop_missing_from_records(tree: str) -> int:
@@ -445,9 +477,10 @@ def _summary(output: str, sizes: dict[str, int], read_text: Callable[[str], str]
 
 # ---- Parts: an artifact zipped one distribution at a time --------------------------------
 #
-# The plugin may zip a large tree in parts (one per distribution, plus the rest) and merge them:
-# each part is its own Pants process, cached by its files, so a lock bump of one pin compresses
-# one distribution again, not 246 MB. The merge copies each entry's compressed bytes as they are,
+# The plugin zips an artifact with third-party code in parts (one per pin, which uv installs in
+# that part's own process, plus the first-party files) and merges them: each part is its own
+# Pants process, cached by its pin, so a lock bump of one pin compresses one distribution again,
+# not 246 MB. The merge copies each entry's compressed bytes as they are,
 # in sorted order, so the artifact is what one process would have written from the whole tree.
 
 PART_ZIP = "part.zip"
@@ -554,6 +587,8 @@ def main(argv: Iterable[str]) -> int:
     argv = list(argv)
     if argv[:1] == ["merge"]:
         return merge_main(argv[1:])
+    install_command = argv[argv.index("--") + 1 :] if "--" in argv else []
+    argv = argv[: argv.index("--")] if "--" in argv else argv
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("tree")
     parser.add_argument("output")
@@ -565,6 +600,10 @@ def main(argv: Iterable[str]) -> int:
     parser.add_argument("--handler", metavar="MODULE:FUNCTION", help="check that the tree defines it")
     args = parser.parse_args(list(argv))
 
+    if install_command:
+        target = os.path.join(args.tree, args.root)
+        if install(install_command, target) != 0:
+            return INSTALL_FAILED
     excluded_files, excluded_bytes = exclude(args.tree, args.root, args.exclude)
     # An empty folder installs nothing, and a part of a tree (the plugin's split) may hold the
     # empty shells of folders whose files are in other parts: no zip keeps any.

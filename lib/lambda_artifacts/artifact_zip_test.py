@@ -365,3 +365,71 @@ def test_a_file_in_two_parts_is_refused(tmp_path: Path) -> None:
 
     with pytest.raises(ValueError, match="python/loose.py is in two parts"):
         main(["merge", str(tmp_path / "merged.zip"), str(tmp_path / "merged.json"), *map(str, folders)])
+
+
+# An installer as uv behaves with `--target DIR`, for a wheel from a local folder: the package,
+# its .dist-info with a RECORD that lists uv_cache.json (that wheel file's mtime), and uv's .lock.
+FAKE_INSTALLER = """
+import pathlib, sys, time
+target = pathlib.Path(sys.argv[1])
+(target / "pkg").mkdir(parents=True)
+(target / "pkg/__init__.py").write_text("x = 1\\n")
+info = target / "pkg-1.0.dist-info"
+info.mkdir()
+(info / "METADATA").write_text("Metadata-Version: 2.1\\nName: pkg\\nVersion: 1.0\\n")
+(info / "uv_cache.json").write_text('{"timestamp": %d}' % time.time_ns())
+(info / "RECORD").write_text("pkg/__init__.py,,6\\npkg-1.0.dist-info/METADATA,,\\npkg-1.0.dist-info/uv_cache.json,,\\n")
+(target / ".lock").write_text("")
+"""
+
+
+def test_an_install_command_runs_first_and_its_bookkeeping_is_not_shipped(tmp_path: Path) -> None:
+    zips = []
+    for run in ("a", "b"):
+        out = tmp_path / run
+        out.mkdir()
+        installer = [sys.executable, "-c", FAKE_INSTALLER, str(out / "tree/python")]
+        assert (
+            main(
+                [
+                    str(out / "tree"),
+                    str(out / "a.zip"),
+                    str(out / "r.json"),
+                    "--root=python",
+                    "--",
+                    *installer,
+                ]
+            )
+            == 0
+        )
+        zips.append((out / "a.zip").read_bytes())
+        with zipfile.ZipFile(out / "a.zip") as zf:
+            names = zf.namelist()
+            record = zf.read("python/pkg-1.0.dist-info/RECORD").decode()
+        assert "python/pkg/__init__.py" in names
+        assert not [name for name in names if name.endswith(("uv_cache.json", ".lock"))]
+        assert "uv_cache.json" not in record and "pkg/__init__.py" in record
+
+    assert zips[0] == zips[1]  # the installer's timestamps never reach the zip
+
+
+def test_a_failed_install_passes_its_output_on_and_writes_no_zip(tmp_path: Path) -> None:
+    failing = [sys.executable, "-c", "import sys; print('no wheel for native==1.0'); sys.exit(2)"]
+    script = inspect.getsourcefile(artifact_zip)
+    result = subprocess.run(
+        [
+            sys.executable,
+            script,
+            str(tmp_path / "tree"),
+            str(tmp_path / "a.zip"),
+            str(tmp_path / "r.json"),
+            "--",
+            *failing,
+        ],
+        capture_output=True,
+        text=True,
+    )
+
+    assert result.returncode == artifact_zip.INSTALL_FAILED
+    assert "no wheel for native==1.0" in result.stderr
+    assert not (tmp_path / "a.zip").exists()

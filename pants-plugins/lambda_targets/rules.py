@@ -6,10 +6,11 @@ step per module:
 
 1. the Lambda platform, from `runtime` and `architecture` (platform_rules.py, platforms.py);
 2. the target's tree: its first-party sources, plus, with `include_requirements`, the lockfile
-   pins its requirements need, installed by uv for the Lambda platform, under `python/` for a
-   layer (trees.py, uv.py, locked_pins.py);
-3. the zip, made reproducibly with the runtime's CPython, one part per distribution, merged, with
-   its sizes (zip_step.py, zip_parts.py, lib/lambda_artifacts/artifact_zip.py);
+   pins its requirements need, for uv to install for the Lambda platform, under `python/` for a
+   layer (trees.py, locked_pins.py);
+3. the zip, made reproducibly with the runtime's CPython: one part per pin (installed by uv in
+   that part's own process, uv.py) and one for the first-party files, merged, with its sizes
+   (zip_step.py, lib/lambda_artifacts/artifact_zip.py);
 4. `<name>.metadata.json` beside the zip: what it is, for which runtime, its handler and layers,
    and its digest (artifact_metadata.py). The deploy tool reads these instead of repeating BUILD
    files.
@@ -56,7 +57,7 @@ from lambda_targets.target_types import (
     PythonAwsLambdaLayersField,
     PythonAwsLambdaRuntime,
 )
-from lambda_targets.trees import LambdaTreeRequest
+from lambda_targets.trees import LambdaTree, LambdaTreeRequest
 from lambda_targets.zip_step import BuiltZip, ZipTreeRequest
 from pants.backend.python.util_rules.faas import (
     PythonFaaSCompletePlatforms,
@@ -289,7 +290,7 @@ async def build_lambda_artifact(
     )
     handler_source = f"{handler.module}:{handler.func}" if handler else None
     tree = await Get(
-        Digest,
+        LambdaTree,
         LambdaTreeRequest(
             address=request.address,
             target_alias=request.target_alias,
@@ -308,7 +309,6 @@ async def build_lambda_artifact(
             tree=tree,
             output_filename=output_filename,
             lambda_root=LAYER_ROOT if request.prefix else FUNCTION_ROOT,
-            exclude_root=request.prefix or "",
             exclude=request.exclude,
             compile_for=platform if request.compile_bytecode else None,
             runtime=platform,

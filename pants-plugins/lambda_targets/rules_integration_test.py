@@ -208,6 +208,9 @@ def test_layer_installs_requirements_under_python(rule_runner: RuleRunner) -> No
     assert "python/greeting-1.0.dist-info/METADATA" in names
     assert all(name.startswith("python/") for name in names)
     assert not [name for name in names if name.startswith("python/app")]  # include_sources=False
+    # The wheel comes from a local folder, for which uv records the file's mtime in the
+    # .dist-info (uv_cache.json); that, and uv's .lock, stay out of the zip.
+    assert not [name for name in names if name.endswith(("uv_cache.json", ".lock"))]
     log = "\n".join(built.artifacts[0].extra_log_lines)
     assert "Runtime: python3.11 x86_64" in log
     assert "Largest: greeting 1.0" in log
@@ -570,7 +573,10 @@ def test_a_pin_with_no_wheel_for_the_lambda_platform_is_refused_naming_it_and_th
         build(rule_runner, "layer")
 
     message = str(failure.value)
-    assert "uv could not install test.lock's pins for python_aws_lambda_layer //:layer" in message
+    assert (
+        "uv could not install native==1.0, a pin of test.lock, for python_aws_lambda_layer //:layer"
+        in message
+    )
     assert "Lambda python3.11 x86_64 (cp311, glibc 2.26)" in message
     assert "--python-platform x86_64-manylinux_2_17" in message
     assert "native" in message  # uv's own words name the pin

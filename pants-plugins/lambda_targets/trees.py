@@ -2,8 +2,8 @@
 
 First-party sources and resources, stripped of their source roots as Lambda imports them, plus
 the generated handler module; with `include_requirements`, the lockfile's pins that its
-requirements need, installed by uv for the Lambda platform (uv.py, locked_pins.py); all under
-`python/` for a layer.
+requirements need, which uv installs for the Lambda platform (uv.py, locked_pins.py) in the zip
+step's own processes, one per pin (zip_step.py); all under `python/` for a layer.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from lambda_targets.locked_pins import PinsNotRecorded, locked_pins, pins_for, r
 from lambda_targets.platforms import LambdaPlatform
 from lambda_targets.repository_platform import locked_platform
 from lambda_targets.target_types import PythonAwsLambdaHandlerField
-from lambda_targets.uv import UvInstalledTree, UvInstallRequest
+from lambda_targets.uv import UvInstallRequest
 from pants.backend.python.target_types import PythonRequirementsField
 from pants.backend.python.util_rules.faas import ResolvedPythonFaaSHandler
 from pants.backend.python.util_rules.pex_from_targets import (
@@ -97,26 +97,17 @@ def reexported_handler(handler: ResolvedPythonFaaSHandler) -> FileContent:
     return FileContent(f"{module}.py", f"from {handler.module} import {handler.func} as handler\n".encode())
 
 
-async def _with_requirements(
-    request: LambdaTreeRequest, platform: LambdaPlatform | None, additional_sources: Digest
-) -> Digest:
-    """The artifact's tree, third-party distributions included: the lockfile's pins installed by
-    uv for the Lambda platform, beside the first-party sources (under the layer's prefix)."""
+async def _install_for(request: LambdaTreeRequest) -> UvInstallRequest:
+    """The lockfile's pins that the artifact's requirements need, for uv to install."""
     subject = f"{request.target_alias} {request.address}"
-    if platform is None:
+    if request.platform is None:
         raise InvalidTargetException(
             f"The {subject} sets `complete_platforms`, which this plugin cannot install "
             f"third-party code for: uv chooses wheels by Lambda runtime and architecture. Set "
             f"`runtime` and `architecture` instead (best once, in the root BUILD's "
             f"`__defaults__`), or `include_requirements=False`."
         )
-    install_request = await _install_request(request.address, platform, subject)
-    installed, first_party = await MultiGet(
-        Get(UvInstalledTree, UvInstallRequest, install_request),
-        Get(Digest, FirstPartyTreeRequest(request.address, request.include_sources, additional_sources)),
-    )
-    tree = await Get(Digest, MergeDigests([installed.digest, first_party]))
-    return await Get(Digest, AddPrefix(tree, request.prefix)) if request.prefix else tree
+    return await _install_request(request.address, request.platform, subject)
 
 
 @dataclass(frozen=True)
@@ -156,19 +147,30 @@ class LambdaTreeRequest:
     prefix: str | None
 
 
+@dataclass(frozen=True)
+class LambdaTree:
+    """The first-party files (under the prefix), and the pins uv installs beside them."""
+
+    first_party: Digest
+    # None without `include_requirements`.
+    install: UvInstallRequest | None
+    # Where the tree's files go in the zip: "python" for a layer, "" for a function.
+    prefix: str
+
+
 @rule(desc="Collect a Lambda artifact's files", level=LogLevel.DEBUG)
-async def lambda_tree(request: LambdaTreeRequest) -> Digest:
+async def lambda_tree(request: LambdaTreeRequest) -> LambdaTree:
     additional_sources = (
         await Get(Digest, CreateDigest([reexported_handler(request.handler)]))
         if request.handler is not None
         else EMPTY_DIGEST
     )
-    if request.include_requirements:
-        return await _with_requirements(request, request.platform, additional_sources)
+    install = await _install_for(request) if request.include_requirements else None
     first_party = await Get(
         Digest, FirstPartyTreeRequest(request.address, request.include_sources, additional_sources)
     )
-    return await Get(Digest, AddPrefix(first_party, request.prefix)) if request.prefix else first_party
+    prefixed = await Get(Digest, AddPrefix(first_party, request.prefix)) if request.prefix else first_party
+    return LambdaTree(prefixed, install, request.prefix or "")
 
 
 def rules():

@@ -17,13 +17,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from lambda_targets.interpreters import RuntimeInterpreter, RuntimeInterpreterRequest
 from lambda_targets.locked_pins import LockedPin
 from lambda_targets.platforms import LambdaPlatform
 from lambda_targets.uv_args import COMMON_ARGS, UV_ENV, index_args
 from pants.backend.python.subsystems.repos import PythonRepos
-from pants.backend.python.util_rules.interpreter_constraints import InterpreterConstraints
-from pants.backend.python.util_rules.pex import PythonExecutable
 from pants.core.util_rules.external_tool import (
     DownloadedExternalTool,
     ExternalToolRequest,
@@ -32,9 +29,8 @@ from pants.core.util_rules.external_tool import (
 from pants.core.util_rules.subprocess_environment import SubprocessEnvironmentVars
 from pants.core.util_rules.system_binaries import GitBinary
 from pants.engine.env_vars import EnvironmentVars, EnvironmentVarsRequest
-from pants.engine.fs import CreateDigest, Digest, DigestSubset, FileContent, PathGlobs, RemovePrefix
+from pants.engine.fs import CreateDigest, Digest, FileContent
 from pants.engine.platform import Platform
-from pants.engine.process import FallibleProcessResult, Process
 from pants.engine.rules import Get, MultiGet, collect_rules, rule
 from pants.option.option_types import StrListOption
 from pants.util.frozendict import FrozenDict
@@ -87,6 +83,8 @@ class Uv(TemplatedExternalTool):
 
 @dataclass(frozen=True)
 class UvInstallRequest:
+    """Everything a target's third-party code needs: its lockfile's pins, for the platform."""
+
     pins: tuple[LockedPin, ...]
     platform: LambdaPlatform
     # For messages: "python_aws_lambda_layer 3rdparty/python:pypi", and the lockfile's path.
@@ -95,61 +93,64 @@ class UvInstallRequest:
 
 
 @dataclass(frozen=True)
-class UvInstalledTree:
-    digest: Digest
+class UvPinInstallRequest:
+    """One pin of an install request, into `target` (a folder of the sandbox it runs in)."""
+
+    install: UvInstallRequest
+    pin: LockedPin
+    target: str
+    # The CPython that runs the process: what uv builds a git requirement with, and what a console
+    # script's shebang would name (the wheels are chosen for the Lambda platform, not for it).
+    python_path: str
+
+
+@dataclass(frozen=True)
+class UvPinInstall:
+    """The command that installs one pin, and what its process needs besides the command."""
+
+    argv: tuple[str, ...]
+    input_digest: Digest
+    immutable_input_digests: FrozenDict[str, Digest]
+    append_only_caches: FrozenDict[str, str]
+    env: FrozenDict[str, str]
 
 
 class UvInstallFailed(Exception):
     """uv could not install a pin for the Lambda platform: the message names it and the way out."""
 
 
-@rule(desc="Install a Lambda artifact's third-party code with uv", level=LogLevel.DEBUG)
-async def uv_install(
-    request: UvInstallRequest,
+PINS_FILE = "__pins.txt"
+
+
+@rule(desc="Set up uv's install of one pin for the Lambda platform", level=LogLevel.DEBUG)
+async def uv_pin_install(
+    request: UvPinInstallRequest,
     uv: Uv,
     python_repos: PythonRepos,
     platform: Platform,
     subprocess_env: SubprocessEnvironmentVars,
-) -> UvInstalledTree:
-    lambda_platform = request.platform
-    builds = [pin for pin in request.pins if pin.is_direct_reference]
-    pins_file = "".join(f"{pin.line}\n" for pin in request.pins).encode()
-    downloaded, pins_digest, uv_env, python = await MultiGet(
+) -> UvPinInstall:
+    pin, lambda_platform = request.pin, request.install.platform
+    downloaded, pins_digest, uv_env = await MultiGet(
         Get(DownloadedExternalTool, ExternalToolRequest, uv.get_request(platform)),
-        Get(Digest, CreateDigest([FileContent("__pins.txt", pins_file)])),
+        Get(Digest, CreateDigest([FileContent(PINS_FILE, f"{pin.line}\n".encode())])),
         Get(EnvironmentVars, EnvironmentVarsRequest(tuple(uv.env_vars))),
-        Get(RuntimeInterpreter, RuntimeInterpreterRequest(lambda_platform.python_version)),
     )
-    if python.path is not None:
-        python_path, python_version = python.path, python.version or ""
-        python_caches, python_inputs = FrozenDict(), FrozenDict()
-    else:
-        # Wheels for the Lambda platform install with any CPython; only a git requirement would
-        # be built with it (the zip step still insists on the runtime's own for bytecode).
-        fallback = await Get(PythonExecutable, InterpreterConstraints(["CPython>=3.8,<4"]))
-        python_path, python_version = fallback.path, ""
-        python_caches, python_inputs = fallback.append_only_caches, fallback.immutable_input_digests
-    env = {
-        **UV_ENV,
-        **dict(uv_env),
-        # The framework's git settings (a URL rewrite, a credential helper), from ./pants.
-        **subprocess_env.vars,
-    }
-    if builds:
-        # uv clones git requirements with git, and builds them with the runtime's CPython.
+    env = {**UV_ENV, **dict(uv_env)}
+    if pin.is_direct_reference:
+        # uv clones a git requirement with git, with the framework's git settings from ./pants
+        # (a URL rewrite, a credential helper); only such a pin gets them. It builds it with the
+        # process's CPython.
         git = await Get(GitBinary)
-        env["PATH"] = os.path.dirname(git.path)
-    tree = "__uv_tree"
-    argv = [
+        env = {**env, **subprocess_env.vars, "PATH": os.path.dirname(git.path)}
+    argv = (
         f"__uv/{downloaded.exe}",
         "pip",
         "install",
         "--target",
-        tree,
-        # The interpreter is only what uv builds a git requirement with, and what a console
-        # script's shebang would name; the wheels are chosen for the Lambda platform below.
+        request.target,
         "--python",
-        python_path,
+        request.python_path,
         "--python-platform",
         lambda_platform.uv_python_platform,
         "--python-version",
@@ -159,41 +160,28 @@ async def uv_install(
         "--cache-dir",
         UV_CACHE,
         *index_args(python_repos.indexes, python_repos.find_links),
-        # Wheels only, except what can only be built (the framework's git requirement).
-        *(arg for pin in request.pins if not pin.is_direct_reference for arg in ("--only-binary", pin.name)),
+        # A wheel, unless the pin can only be built (the framework's git requirement).
+        *(() if pin.is_direct_reference else ("--only-binary", pin.name)),
         "--requirements",
-        "__pins.txt",
-    ]
-    result = await Get(
-        FallibleProcessResult,
-        Process(
-            argv=argv,
-            input_digest=pins_digest,
-            immutable_input_digests=FrozenDict({"__uv": downloaded.digest, **python_inputs}),
-            append_only_caches=FrozenDict({"uv": UV_CACHE, **python_caches}),
-            # The interpreter is not an input Pants digests: its version is in the cache key.
-            env=FrozenDict({**env, "LAMBDA_BUILD_PYTHON": python_version}),
-            output_directories=(tree,),
-            description=f"Install the third-party code of {request.subject} with uv",
-            level=LogLevel.DEBUG,
-        ),
+        PINS_FILE,
     )
-    if result.exit_code != 0:
-        raise UvInstallFailed(_install_failure(request, result.stderr.decode(errors="replace")))
-    # uv leaves a lock file in the folder it installs into.
-    installed = await Get(
-        Digest, DigestSubset(result.output_digest, PathGlobs([f"{tree}/**", f"!{tree}/.lock"]))
+    return UvPinInstall(
+        argv=argv,
+        input_digest=pins_digest,
+        immutable_input_digests=FrozenDict({"__uv": downloaded.digest}),
+        append_only_caches=FrozenDict({"uv": UV_CACHE}),
+        env=FrozenDict(env),
     )
-    return UvInstalledTree(await Get(Digest, RemovePrefix(installed, tree)))
 
 
-def _install_failure(request: UvInstallRequest, stderr: str) -> str:
-    platform = request.platform
-    return (
-        f"uv could not install {request.lockfile}'s pins for {request.subject} on "
-        f"{platform.describe()} (`--python-platform {platform.uv_python_platform} --python-version "
-        f"{platform.python_version_string}`). uv said:\n\n{stderr.strip()}\n\n"
-        f"If a pin has no wheel for this platform, relock so that the lock command picks one "
+def install_failure(request: UvPinInstallRequest, uv_output: str) -> UvInstallFailed:
+    install, platform = request.install, request.install.platform
+    return UvInstallFailed(
+        f"uv could not install {request.pin.line}, a pin of {install.lockfile}, for "
+        f"{install.subject} on {platform.describe()} (`--python-platform "
+        f"{platform.uv_python_platform} --python-version {platform.python_version_string}`). uv "
+        f"said:\n\n{uv_output.strip()}\n\n"
+        f"If the pin has no wheel for this platform, relock so that the lock command picks one "
         f"that has (`./pants run 3rdparty/python/lock.py`), pin an older release in the "
         f"requirements file, or choose another runtime in the root BUILD. If uv could not reach "
         f"the index, check the network and pip's index settings (./pants hands them to uv)."
