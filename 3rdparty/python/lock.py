@@ -26,7 +26,6 @@ import argparse
 import ast
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -36,6 +35,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lambda_artifacts.cpython import find_cpython, where_searched
 from lambda_targets.platforms import LambdaPlatform
 from lambda_targets.uv_args import COMMON_ARGS, UV_ENV, index_args
 from lockfiles import (
@@ -79,25 +79,15 @@ class Pin:
 
 
 def find_python(version: str) -> str:
-    """A CPython `version` (e.g. "3.11") from pyenv or PATH, as `./pants` looks for 3.9."""
-    pyenv_root = os.environ.get("PYENV_ROOT") or str(Path.home() / ".pyenv")
-    candidates = [shutil.which(f"python{version}")]
-    versions_dir = Path(pyenv_root) / "versions"
-    if versions_dir.is_dir():
-        installed = sorted(
-            versions_dir.glob(f"{version}.*/bin/python{version}"),
-            key=lambda p: [int(x) for x in re.findall(r"\d+", p.parent.parent.name)],
-            reverse=True,
+    """A CPython `version` (e.g. "3.11") from PATH or pyenv."""
+    minor = tuple(map(int, version.split(".")))
+    found = find_cpython(minor)
+    if found is None:
+        raise LockError(
+            f"CPython {version} is needed to lock for it, and {where_searched(minor)} and rerun "
+            f"{LOCK_COMMAND}."
         )
-        candidates += [str(p) for p in installed]
-    check = f"import sys; sys.exit(sys.version_info[:2] != {tuple(map(int, version.split('.')))})"
-    for candidate in filter(None, candidates):
-        if subprocess.run([candidate, "-c", check], capture_output=True).returncode == 0:
-            return candidate
-    raise LockError(
-        f"CPython {version} is needed to lock for it, and none was found on PATH or under "
-        f"{versions_dir}. Install it (e.g. `pyenv install {version}`) and rerun {LOCK_COMMAND}."
-    )
+    return found
 
 
 # --- uv --------------------------------------------------------------------------------------

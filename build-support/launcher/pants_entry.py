@@ -7,8 +7,9 @@ which is every CI run and every cold build; with none configured, it then resolv
 repository's plugins are in-repo (`[GLOBAL].pythonpath`), so here that scheduler is built the
 first time a run names a plugin, and never otherwise. Everything else is Pants' own code path.
 
-It runs under the Pants virtualenv's CPython (./pants execs it), and it stays its argv[0]: pantsd
-is spawned as `sys.executable + sys.argv`, so the daemon starts through here too.
+It runs under the Pants virtualenv's CPython (./pants execs it), then runs that virtualenv's
+`pants` script; it stays argv[0]: pantsd is spawned as `sys.executable + sys.argv`, so the
+daemon starts through here too.
 
 Pinned to the Pants version it was read against: under any other version it changes nothing,
 so an upgrade cannot break on it (docs/upgrading-pants.md says to look at it again).
@@ -16,7 +17,9 @@ so an upgrade cannot break on it (docs/upgrading-pants.md says to look at it aga
 
 from __future__ import annotations
 
+import runpy
 import sys
+from pathlib import Path
 
 # The Pants whose `OptionsInitializer.__init__` builds the bootstrap scheduler and does nothing
 # else (pants/init/options_initializer.py).
@@ -32,11 +35,11 @@ class _PluginResolverOnFirstUse:
         self._resolver = None
 
     def resolve(self, options_bootstrapper, env):
-        from pkg_resources import working_set
+        # The working set PluginResolver.resolve returns when it resolves no plugin.
+        from pants.init.plugin_resolver import global_working_set
 
         if not options_bootstrapper.get_bootstrap_options().for_global_scope().plugins:
-            # What PluginResolver.resolve returns when it resolves no plugin.
-            return working_set
+            return global_working_set
         if self._resolver is None:
             from pants.init.options_initializer import create_bootstrap_scheduler
             from pants.init.plugin_resolver import PluginResolver
@@ -63,9 +66,9 @@ def main() -> None:
     # This folder, which Python put first on sys.path, holds no code of Pants'.
     del sys.path[0]
     _build_the_bootstrap_scheduler_on_first_use()
-    from pants.bin.pants_loader import main as pants_main
-
-    sys.exit(pants_main())
+    # Then the virtualenv's own `pants` script, as if it had been run (it calls Pants' loader).
+    # sys.argv stays ours, so that pantsd, spawned as `sys.executable + sys.argv`, comes here too.
+    runpy.run_path(str(Path(sys.executable).parent / "pants"), run_name="__main__")
 
 
 if __name__ == "__main__":

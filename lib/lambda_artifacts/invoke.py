@@ -36,6 +36,7 @@ from typing import Any
 
 from lambda_artifacts import sandbox as lambda_sandbox
 from lambda_artifacts.artifact_zip import canonical_name
+from lambda_artifacts.cpython import find_cpython, where_searched
 from lambda_artifacts.runtime_api import RuntimeApi
 from lambda_artifacts.sandbox import LambdaSandbox, make_read_only, read_only_enforced, remove, unpack_layers
 
@@ -100,23 +101,12 @@ def python_version(runtime: str) -> tuple[int, int]:
 def find_runtime_python(runtime: str) -> str:
     """The runtime's CPython: this one if its version matches, else one from PATH or pyenv."""
     version = python_version(runtime)
-    if sys.version_info[:2] == version and sys.implementation.name == "cpython":
-        return sys.executable
-    dotted = "{}.{}".format(*version)
-    versions_dir = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv") / "versions"
-    candidates = [shutil.which(f"python{dotted}")]
-    if versions_dir.is_dir():
-        candidates += [
-            str(p) for p in sorted(versions_dir.glob(f"{dotted}.*/bin/python{dotted}"), reverse=True)
-        ]
-    check = f"import sys; sys.exit(sys.version_info[:2] != {version})"
-    for candidate in filter(None, candidates):
-        if subprocess.run([candidate, "-c", check], capture_output=True).returncode == 0:
-            return candidate
-    raise InvokeError(
-        f"The {runtime} runtime needs CPython {dotted}, and none was found on PATH or under "
-        f"{versions_dir}. Install it (e.g. `pyenv install {dotted}`) and rerun."
-    )
+    found = find_cpython(version)
+    if found is None:
+        raise InvokeError(
+            f"The {runtime} runtime needs CPython {'{}.{}'.format(*version)}, and {where_searched(version)} and rerun."
+        )
+    return found
 
 
 def _requirement_names(dist: importlib.metadata.Distribution) -> list[tuple[str, bool]]:
