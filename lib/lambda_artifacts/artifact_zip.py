@@ -587,8 +587,10 @@ def main(argv: Iterable[str]) -> int:
     argv = list(argv)
     if argv[:1] == ["merge"]:
         return merge_main(argv[1:])
-    install_command = argv[argv.index("--") + 1 :] if "--" in argv else []
-    argv = argv[: argv.index("--")] if "--" in argv else argv
+    # What follows `--` is the install command (argparse would read its options as ours).
+    argv, install_command = (
+        (argv[: argv.index("--")], argv[argv.index("--") + 1 :]) if "--" in argv else (argv, [])
+    )
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("tree")
     parser.add_argument("output")

@@ -135,9 +135,9 @@ async def _zipped_pins(
         for r, pin_install, input_digest in zip(pin_requests, pin_installs, inputs)
     ]
     results = await MultiGet(Get(FallibleProcessResult, Process, process) for process in processes)
-    for r, process, result in zip(pin_requests, processes, results):
+    for pin_request, result in zip(pin_requests, results):
         if result.exit_code == INSTALL_FAILED:
-            raise install_failure(r, result.stderr.decode(errors="replace"))
+            raise install_failure(pin_request, result.stderr.decode(errors="replace"))
     # Any other failure is Pants' own error for the process (the result is reused, not rerun).
     return list(await MultiGet(Get(ProcessResult, Process, process) for process in processes))
 
