@@ -67,7 +67,6 @@ from pathlib import Path, PurePosixPath
 
 import tomllib
 from buildgrid_cache.server import BuildGrid
-from lambda_artifacts.artifact_zip import human_size
 from lambda_artifacts.metadata import (
     FUNCTION_TARGET_TYPE,
     LAMBDA_TARGET_TYPES,
@@ -75,6 +74,7 @@ from lambda_artifacts.metadata import (
     find_metadata,
 )
 from lambda_artifacts.sandbox import LambdaSandbox, read_only_prefix, remove
+from lambda_artifacts.size_limit import human_size
 
 from bench.cold_split import process_spans, split_table, workunit_flags
 from bench.deploy_bench import DeployTiming, deploy_table, measure_deploy

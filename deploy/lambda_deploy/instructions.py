@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Union
 
-from lambda_artifacts.artifact_zip import human_size
+from lambda_artifacts.size_limit import human_size
 from lambda_deploy.artifacts import Artifact
 from lambda_deploy.aws import Code, LayerVersion
 from lambda_deploy.config import FunctionConfig, LayerConfig

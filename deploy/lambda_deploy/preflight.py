@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from lambda_artifacts.artifact_zip import UNZIPPED_LIMIT_BYTES, headroom, human_size
+from lambda_artifacts.size_limit import OVER, UnzippedSize, human_size
 from lambda_deploy.artifacts import Artifact
 from lambda_deploy.config import MAX_LAYERS_PER_FUNCTION, DeployConfig
 from lambda_deploy.errors import ArtifactError, PreflightError
@@ -14,18 +14,14 @@ from lambda_deploy.plan import DeployTarget
 @dataclass(frozen=True)
 class FunctionSize:
     name: str
-    unzipped_bytes: int
+    size: UnzippedSize
 
     @property
-    def share_of_limit(self) -> float:
-        return self.unzipped_bytes / UNZIPPED_LIMIT_BYTES
+    def unzipped_bytes(self) -> int:
+        return self.size.total
 
     def describe(self) -> str:
-        return (
-            f"{self.name}: {human_size(self.unzipped_bytes)} unzipped with its layers, "
-            f"{100 * self.share_of_limit:.1f}% of Lambda's {UNZIPPED_LIMIT_BYTES:,}-byte limit "
-            f"({headroom(self.unzipped_bytes)})"
-        )
+        return f"{self.name}: {human_size(self.size.total)} unzipped, {self.size.against_limit()}"
 
 
 def load_artifacts(config: DeployConfig) -> dict[str, Artifact]:
@@ -83,24 +79,24 @@ def check(config: DeployConfig, artifacts: dict[str, Artifact], target: DeployTa
         keys = [f"function:{name}", *(f"layer:{key}" for key in function.layers)]
         if any(key not in artifacts for key in keys):
             continue  # not all built (--skip-missing): the deployed parts were checked when built
-        parts = [artifacts[key] for key in keys]
-        size = FunctionSize(name, sum(part.unzipped_bytes for part in parts))
-        if size.unzipped_bytes > UNZIPPED_LIMIT_BYTES:
-            largest = sorted(
-                (d for part in parts for d in part.distributions), key=lambda d: -d.unzipped_bytes
-            )[:8]
-            listing = "\n".join(
-                f"    {' '.join(filter(None, (d.name, d.version)))} {human_size(d.unzipped_bytes)}"
-                for d in largest
-            )
+        parts = {key.partition(":")[2]: artifacts[key] for key in keys}
+        size = UnzippedSize(
+            {part_name: part.unzipped_bytes for part_name, part in parts.items()},
+            tuple(
+                {"name": d.name, "version": d.version, "unzipped_bytes": d.unzipped_bytes}
+                for part in parts.values()
+                for d in part.distributions
+            ),
+        )
+        if size.status == OVER:
+            listing = "\n".join(f"    {line}" for line in size.largest(8))
             raise PreflightError(
-                f"Function {name!r} and its layers unzip to {size.unzipped_bytes:,} bytes, over "
-                f"Lambda's limit of {UNZIPPED_LIMIT_BYTES:,} by "
-                f"{human_size(size.unzipped_bytes - UNZIPPED_LIMIT_BYTES)}. Largest distributions:\n"
-                f"{listing}\nDrop or slim a requirement (3rdparty/python/pypi-requirements.txt), "
-                f"then rebuild with `./pants package ::`. Nothing was changed."
+                f"Function {name!r} and its layers unzip to {size.describe()}. Largest "
+                f"distributions:\n{listing}\nDrop or slim a requirement "
+                f"(3rdparty/python/pypi-requirements.txt), then rebuild with `./pants package ::`. "
+                f"Nothing was changed."
             )
-        sizes.append(size)
+        sizes.append(FunctionSize(name, size))
 
     for key, artifact in artifacts.items():
         check_contents_fit_runtime(key, artifact, config)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from lambda_artifacts.artifact_zip import human_size
+from lambda_artifacts.size_limit import UNZIPPED_LIMIT_BYTES, human_size
 from lambda_deploy.apply import ApplyResult
 from lambda_deploy.artifacts import Artifact
 from lambda_deploy.instructions import CreateFunction, SetLayers, UpdateCode, as_json
 from lambda_deploy.plan import FunctionStatus, LayerStatus, Plan
-from lambda_deploy.preflight import UNZIPPED_LIMIT_BYTES, FunctionSize
+from lambda_deploy.preflight import FunctionSize
 
 
 def _layer_action(status: LayerStatus) -> str:

@@ -66,18 +66,6 @@ from concurrent.futures import ProcessPoolExecutor
 from email.parser import HeaderParser
 
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
-# Lambda's limit for a function plus all its layers, unzipped; packaging and deploys measure
-# against it. https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html
-UNZIPPED_LIMIT_BYTES = 262_144_000
-# Above this share of the limit, packaging warns: one dependency bump can then take a function
-# past the limit, and Lambda would refuse it only at deploy time.
-WARN_SHARE_OF_LIMIT = 0.9
-# This repository's size budget: above this share of the limit, every function's Lambda-sandbox
-# check (`./pants test`) fails, so that a bump that fills the last few percent is a decision in
-# review, not a surprise at the next deploy. Raise it here, knowingly, if the headroom is not
-# worth keeping.
-BUDGET_SHARE_OF_LIMIT = 0.95
-
 # Level 6 is zlib's default: level 9 costs a third more time for about 1% less size.
 COMPRESS_LEVEL = 6
 # Below this many files (a function's zip), starting worker processes costs more than it saves.
@@ -348,42 +336,6 @@ def _top_level(name: str) -> str:
     if parts[0] == "python" and len(parts) > 1:  # a layer's prefix
         parts = parts[1:]
     return parts[0]
-
-
-def human_size(size: int) -> str:
-    """1234567 -> `1.2 MB`, -2500000 -> `-2.5 MB`, in decimal units as AWS quotes its limits."""
-    sign, size = ("-", -size) if size < 0 else ("", size)
-    for unit, scale in (("MB", 1_000_000), ("kB", 1_000)):
-        if size >= scale:
-            return f"{sign}{size / scale:.1f} {unit}"
-    return f"{sign}{size} B"
-
-
-def headroom(total: int, limit: int = UNZIPPED_LIMIT_BYTES) -> str:
-    """`15.5 MB headroom` below the limit; `over by 2.0 MB` past it (never a negative size)."""
-    spare = limit - total
-    return f"{human_size(spare)} headroom" if spare >= 0 else f"over by {human_size(-spare)}"
-
-
-def share_of_limit(total: int, limit: int = UNZIPPED_LIMIT_BYTES) -> str:
-    """`94.1%`; `<0.1%` for a small artifact, so that it never reads as nothing at all."""
-    share = 100 * total / limit
-    return f"{share:.1f}%" if share >= 0.1 or total == 0 else "<0.1%"
-
-
-def size_status(total: int, limit: int = UNZIPPED_LIMIT_BYTES) -> str:
-    """`over` past the limit, `warn` above WARN_SHARE_OF_LIMIT of it, else `ok`."""
-    if total > limit:
-        return "over"
-    return "warn" if total > WARN_SHARE_OF_LIMIT * limit else "ok"
-
-
-def largest_distributions(distributions: Iterable[dict], count: int = 5) -> list[str]:
-    """`numpy 2.2.6 58.6 MB`, ... for the `count` largest entries of `distribution_sizes`."""
-    ranked = sorted(distributions, key=lambda d: (-d["unzipped_bytes"], d["name"]))[:count]
-    return [
-        " ".join(filter(None, (d["name"], d["version"], human_size(d["unzipped_bytes"])))) for d in ranked
-    ]
 
 
 def _top_level_names(statements: list[ast.stmt]) -> tuple[set[str], bool]:

@@ -14,12 +14,7 @@ from lambda_artifacts import artifact_zip
 from lambda_artifacts.artifact_zip import (
     distribution_sizes,
     glob_to_regex,
-    headroom,
-    human_size,
-    largest_distributions,
     main,
-    share_of_limit,
-    size_status,
 )
 
 
@@ -258,53 +253,6 @@ def test_the_bytes_do_not_depend_on_how_many_processes_compile_and_compress(tmp_
     assert outputs[1] == zipfile_alone(tmp_path / "tree1", tmp_path / "reference.zip")
     with zipfile.ZipFile(tmp_path / "5.zip") as zf:
         assert zf.testzip() is None
-
-
-@pytest.mark.parametrize(
-    "total, expected",
-    [
-        (246_100_000, "16.0 MB headroom"),
-        (262_144_000, "0 B headroom"),
-        (264_144_000, "over by 2.0 MB"),
-        (262_144_500, "over by 500 B"),
-    ],
-)
-def test_headroom_past_the_limit_reads_over_by(total: int, expected: str) -> None:
-    assert headroom(total) == expected
-
-
-def test_human_size_keeps_its_sign() -> None:
-    # headroom() never passes it a negative size; other callers may.
-    assert human_size(-2_500_000) == "-2.5 MB"
-
-
-@pytest.mark.parametrize(
-    "total, status",
-    [(0, "ok"), (900, "ok"), (901, "warn"), (1_000, "warn"), (1_001, "over")],
-)
-def test_size_status_warns_above_90_percent_and_fails_above_the_limit(total: int, status: str) -> None:
-    assert size_status(total, limit=1_000) == status
-
-
-def test_share_of_limit_never_rounds_a_small_artifact_to_nothing() -> None:
-    assert share_of_limit(246_100_000) == "93.9%"
-    assert share_of_limit(14_000) == "<0.1%"
-    assert share_of_limit(0) == "0.0%"
-    assert share_of_limit(1_100, limit=1_000) == "110.0%"
-
-
-def test_largest_distributions_are_named_with_version_and_size() -> None:
-    distributions = [
-        {"name": "numpy", "version": "2.2.6", "unzipped_bytes": 58_600_000},
-        {"name": "handler.py", "version": None, "unzipped_bytes": 1_200},
-        {"name": "opencv-python-headless", "version": "5.0.0.93", "unzipped_bytes": 150_300_000},
-    ]
-
-    assert largest_distributions(distributions, count=2) == [
-        "opencv-python-headless 5.0.0.93 150.3 MB",
-        "numpy 2.2.6 58.6 MB",
-    ]
-    assert largest_distributions(distributions)[-1] == "handler.py 1.2 kB"
 
 
 def split_tree(tree: Path, parts: dict[str, list[str]], root: Path) -> list[Path]:

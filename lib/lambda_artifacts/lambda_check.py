@@ -1,7 +1,7 @@
 """Checks a built function with its layers the way Lambda will load them, without calling it.
 
     python -m lambda_artifacts.lambda_check FUNCTION.zip [--layer LAYER.zip]... --runtime python3.11
-        --glibc 2.26 --machine x86_64 --limit 262144000 --budget 0.95 --handler lambda_function.handler
+        --glibc 2.26 --machine x86_64 --handler lambda_function.handler
 
 Run by `./pants test` for every `python_aws_lambda_function` (pants-plugins/lambda_sandbox), with
 the runtime's CPython. It unpacks the layers, in order, into a read-only `opt/` and the function
@@ -15,11 +15,11 @@ sees only Lambda's `sys.path`:
 and, on the files:
 
 - no shared object needs a newer glibc than the runtime has, or is for another CPU;
-- the function and its layers fit Lambda's unzipped size limit (`--limit`), and the repository's
-  budget, a share of it (`--budget`). The plugin passes both from artifact_zip.py: this script
-  runs alone, so it cannot import them.
+- the function and its layers fit Lambda's unzipped size limit, and the repository's budget, a
+  share of it (size_limit.py, the one size check).
 
-It prints one line per check and exits 1 if any failed. Standard library only, and sandbox.py.
+It prints one line per check and exits 1 if any failed. Standard library only, with sandbox.py
+and size_limit.py beside it.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ import textwrap
 from pathlib import Path
 
 from lambda_artifacts.sandbox import RECORD_COMPILED, LambdaSandbox, remove
+from lambda_artifacts.size_limit import OK, OVER, WARN, UnzippedSize
 
 # ELF e_machine values, by the machine name in wheel tags.
 ELF_MACHINES = {"x86_64": 62, "aarch64": 183}
@@ -108,26 +109,18 @@ def check_shared_objects(roots: list[Path], glibc: tuple[int, ...], machine: str
     return problems
 
 
-def check_size(sizes: dict[Path, int], limit: int, budget: float) -> tuple[str, list[str]]:
-    """The function and its layers (unzipped bytes by zip) against Lambda's limit and the budget."""
-    total = sum(sizes.values())
-    share = f"{100 * total / limit:.1f}%"
-    description = f"fits Lambda's unzipped limit, {share} of it (budget {budget:.0%})"
-    if total <= budget * limit:
+def check_size(
+    sizes: dict[Path, int], limit: int | None = None, budget: float | None = None
+) -> tuple[str, list[str]]:
+    """The function and its layers (unzipped bytes by zip) against Lambda's limit and the budget
+    (size_limit.py's, unless a test lowers them)."""
+    size = UnzippedSize({str(path): bytes_ for path, bytes_ in sizes.items()}, limit=limit, budget=budget)
+    description = f"fits Lambda's unzipped limit, {size.share()} of it (budget {size.budget_share:.0%})"
+    if size.status in (OK, WARN):
         return description, []
-    if total > limit:
-        why = f"over the limit by {total - limit:,} bytes: Lambda would refuse it"
-    else:
-        why = (
-            f"over this repository's budget of {budget:.0%} by {total - int(budget * limit):,} bytes "
-            f"(BUDGET_SHARE_OF_LIMIT in lib/lambda_artifacts/artifact_zip.py)"
-        )
-    by_zip = ", ".join(
-        f"{path} {size / 1e6:.1f} MB" if size >= 1e6 else f"{path} {size / 1e3:.1f} kB"
-        for path, size in sizes.items()
-    )
+    why = "Lambda would refuse it" if size.status == OVER else size.over_budget_reason()
     return description, [
-        f"{total:,} bytes unzipped ({by_zip}) is {share} of Lambda's {limit:,}-byte limit, {why}. "
+        f"{size.describe()}: {why}. "
         f"`./pants package` lists each layer's largest distributions: leave out what is never "
         f'imported with the layer\'s `exclude` (docs/building.md, "Cold starts"), or '
         f"move what only some functions use into a layer of its own."
@@ -142,8 +135,6 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--glibc", required=True, help="the runtime's glibc, e.g. 2.26")
     parser.add_argument("--machine", required=True, choices=sorted(ELF_MACHINES))
     parser.add_argument("--handler", required=True, help="as configured in AWS, from the metadata")
-    parser.add_argument("--limit", type=int, required=True, help="Lambda's unzipped limit, in bytes")
-    parser.add_argument("--budget", type=float, required=True, help="the share of --limit allowed")
     args = parser.parse_args(argv)
 
     root = Path(tempfile.mkdtemp(prefix="lambda-check-"))
@@ -174,7 +165,7 @@ def run_checks(args: argparse.Namespace, root: Path) -> list[tuple[str, list[str
     task = sandbox.task(args.function, name="function")
     opt = sandbox.opt
     sizes = {**sandbox.layer_sizes, args.function: sandbox.task_sizes[task]}
-    results.append(check_size(sizes, args.limit, args.budget))
+    results.append(check_size(sizes))
 
     glibc = tuple(int(x) for x in args.glibc.split("."))
     results.append(

@@ -18,7 +18,7 @@ def test_within_the_budget_passes_and_says_how_full() -> None:
     "layer, why",
     [
         (910_000, "over this repository's budget of 95% by 10,000 bytes (BUDGET_SHARE_OF_LIMIT in "),
-        (960_000, "over the limit by 10,000 bytes: Lambda would refuse it"),
+        (960_000, "limit for a function and all its layers, over by 10.0 kB: Lambda would refuse it"),
     ],
 )
 def test_past_the_budget_or_the_limit_names_each_zip_the_excess_and_the_fix(layer: int, why: str) -> None:

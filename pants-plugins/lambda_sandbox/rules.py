@@ -7,7 +7,6 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from lambda_artifacts.artifact_zip import BUDGET_SHARE_OF_LIMIT, UNZIPPED_LIMIT_BYTES
 from lambda_targets.interpreters import NoRuntimeInterpreter, RuntimeInterpreter, RuntimeInterpreterRequest
 from lambda_targets.platforms import LambdaPlatform
 from lambda_targets.rules import PythonAwsLambdaFieldSet
@@ -31,7 +30,7 @@ from pants.option.subsystem import Subsystem
 from pants.util.logging import LogLevel
 
 # lib/lambda_artifacts' modules the check runs with (standard library only), and where they go.
-CHECK_MODULES = ("__init__.py", "sandbox.py", "lambda_check.py")
+CHECK_MODULES = ("__init__.py", "sandbox.py", "size_limit.py", "lambda_check.py")
 CHECK_PATH = "__lambda_check"
 
 
@@ -109,8 +108,6 @@ async def check_in_lambda_sandbox(
                 f"--glibc={'.'.join(map(str, platform.glibc))}",
                 f"--machine={platform.machine}",
                 f"--handler={metadata['handler']}",
-                f"--limit={UNZIPPED_LIMIT_BYTES}",
-                f"--budget={BUDGET_SHARE_OF_LIMIT}",
             ),
             input_digest=input_digest,
             # `unshare` and `mount`, to make /opt and /var/task read-only for real. The

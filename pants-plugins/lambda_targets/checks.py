@@ -7,16 +7,15 @@ warning above WARN_SHARE_OF_LIMIT of it. Each message names the target and the f
 
 from __future__ import annotations
 
-from lambda_artifacts.artifact_zip import (
-    BUDGET_SHARE_OF_LIMIT,
-    UNZIPPED_LIMIT_BYTES,
+from lambda_artifacts.artifact_zip import canonical_name
+from lambda_artifacts.size_limit import (
+    OK,
+    OVER,
+    OVER_BUDGET,
     WARN_SHARE_OF_LIMIT,
-    canonical_name,
-    headroom,
+    UnzippedSize,
     human_size,
     largest_distributions,
-    share_of_limit,
-    size_status,
 )
 from lambda_targets.target_types import PythonAWSLambdaLayer
 from pants.backend.python.target_types import PythonRequirementsField
@@ -66,19 +65,16 @@ def check_third_party_is_provided(
 
 def check_size(address: str, reports: dict[str, dict]) -> None:
     """A function and its layers (`reports`: address to the zip step's report, the function's
-    first) over the limit is an error; above WARN_SHARE_OF_LIMIT, the build warns (size_warning)."""
-    limit = UNZIPPED_LIMIT_BYTES
-    total = sum(report["unzipped_bytes"] for report in reports.values())
-    if size_status(total, limit) != "over":
-        return
-    parts = "\n".join(
-        f"    {name}: {human_size(report['unzipped_bytes'])}" for name, report in reports.items()
+    first) over the limit is an error; near it, the build warns (size_warning)."""
+    size = UnzippedSize(
+        {name: report["unzipped_bytes"] for name, report in reports.items()},
+        tuple(d for report in reports.values() for d in report["distributions"]),
     )
-    largest = largest_distributions(d for report in reports.values() for d in report["distributions"])
+    if size.status != OVER:
+        return
     raise LambdaCheckFailed(
-        f"{address} and its `layers` unzip to {total:,} bytes, over Lambda's limit of "
-        f"{limit:,} bytes for a function and all its layers: {headroom(total, limit)}.\n{parts}\n"
-        f"Largest: {', '.join(largest)}.\nDrop or slim a requirement, add to the layers' "
+        f"{address} and its `layers` unzip to {size.describe()}.\n"
+        f"Largest: {', '.join(size.largest())}.\nDrop or slim a requirement, add to the layers' "
         f"`exclude`, or split the layers between functions; or ship this function as a container "
         f"image ({CONTAINER_IMAGE_DOCS})."
     )
@@ -86,16 +82,13 @@ def check_size(address: str, reports: dict[str, dict]) -> None:
 
 def check_layer_size(address: Address, report: dict) -> None:
     """A layer over the limit on its own fits no function: refuse it, naming what takes the room."""
-    limit = UNZIPPED_LIMIT_BYTES
-    total = report["unzipped_bytes"]
-    if size_status(total, limit) != "over":
+    size = UnzippedSize({str(address): report["unzipped_bytes"]}, tuple(report["distributions"]))
+    if size.status != OVER:
         return
-    largest = largest_distributions(report["distributions"], count=8)
     biggest = report["distributions"][0]["name"] if report["distributions"] else "the largest dependency"
-    listing = "\n".join(f"    {line}" for line in largest)
+    listing = "\n".join(f"    {line}" for line in size.largest(8))
     raise LambdaCheckFailed(
-        f"The {PythonAWSLambdaLayer.alias} {address} unzips to {total:,} bytes on its own, over "
-        f"Lambda's limit of {limit:,} bytes for a function and all its layers ({headroom(total, limit)}), "
+        f"The {PythonAWSLambdaLayer.alias} {address} unzips to {size.describe()}, on its own, "
         f"so no function could use it. Its largest distributions:\n{listing}\n"
         f"What to do, from least to most work:\n"
         f"  - leave out files nothing imports at run time, with the layer's `exclude` (e.g. "
@@ -110,20 +103,17 @@ def check_layer_size(address: Address, report: dict) -> None:
 def size_warning(subject: str, total: int) -> str | None:
     """Why the artifact is close to the limit, above WARN_SHARE_OF_LIMIT of it; else None.
     `subject` starts the sentence: "//:layer unzips to"."""
-    limit = UNZIPPED_LIMIT_BYTES
-    if size_status(total, limit) != "warn":
+    size = UnzippedSize({subject: total})
+    if size.status in (OK, OVER):
         return None
     return (
-        f"{subject} {human_size(total)}, {share_of_limit(total, limit)} of Lambda's "
-        f"{limit:,}-byte limit for a function and its layers ({headroom(total, limit)}). Above "
-        f"{100 * WARN_SHARE_OF_LIMIT:.0f}%, one more dependency or version bump may not fit: the "
-        f"artifact's report lists its largest distributions, and `exclude` drops what is never "
-        f"imported."
+        f"{subject} {size.describe()}. Above {100 * WARN_SHARE_OF_LIMIT:.0f}%, one more dependency "
+        f"or version bump may not fit: the artifact's report lists its largest distributions, and "
+        f"`exclude` drops what is never imported."
         + (
-            f" That is over this repository's budget of {BUDGET_SHARE_OF_LIMIT:.0%} "
-            f"(BUDGET_SHARE_OF_LIMIT in lib/lambda_artifacts/artifact_zip.py): `./pants test` fails "
-            f"the Lambda-sandbox check of every function this large."
-            if total > BUDGET_SHARE_OF_LIMIT * limit
+            f" That is {size.over_budget_reason()}: `./pants test` fails the Lambda-sandbox check "
+            f"of every function this large."
+            if size.status == OVER_BUDGET
             else ""
         )
     )
@@ -131,14 +121,12 @@ def size_warning(subject: str, total: int) -> str | None:
 
 def size_log_lines(report: dict, layers_unzipped: int | None = None, largest: int = 5) -> list[str]:
     """The artifact's sizes; for a function with layers, also their total against Lambda's limit."""
-    limit = UNZIPPED_LIMIT_BYTES
     unzipped = report["unzipped_bytes"]
-    total = unzipped + (layers_unzipped or 0)
+    size = UnzippedSize({"total": unzipped + (layers_unzipped or 0)})
     lines = [
         f"    Size: {human_size(report['zipped_bytes'])} zipped, {human_size(unzipped)} unzipped"
-        + (f", {human_size(total)} with its layers" if layers_unzipped is not None else "")
-        + f" ({share_of_limit(total, limit)} of Lambda's {limit:,}-byte limit for a function and "
-        f"its layers, {headroom(total, limit)})"
+        + (f", {human_size(size.total)} with its layers" if layers_unzipped is not None else "")
+        + f" ({size.against_limit()})"
     ]
     if report.get("bytecode_python"):
         failures = report["bytecode_failures"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from lambda_artifacts.artifact_zip import UNZIPPED_LIMIT_BYTES
+from lambda_artifacts.size_limit import UNZIPPED_LIMIT_BYTES
 from lambda_targets.checks import (
     LambdaCheckFailed,
     check_layer_size,
@@ -67,7 +67,7 @@ def test_a_function_and_its_layers_over_the_limit_are_refused_with_each_size() -
         check_size("fn:lambda", over)
     message = str(failure.value)
     assert f"unzip to {LIMIT + 2_000_000:,} bytes" in message and "over by 2.0 MB" in message
-    assert "    fn:lambda: 2.0 MB" in message and "    3rdparty/python:pypi: 262.1 MB" in message
+    assert "(fn:lambda 2.0 MB, 3rdparty/python:pypi 262.1 MB)" in message
     assert "Largest: numpy 2.2.6 262.1 MB" in message
 
 
@@ -84,7 +84,7 @@ def test_a_layer_over_the_limit_on_its_own_names_its_largest_distribution() -> N
 def test_the_warning_starts_above_its_share_and_names_the_budget_past_it() -> None:
     assert size_warning("x unzips to", int(0.89 * LIMIT)) is None
     warning = size_warning("x unzips to", int(0.92 * LIMIT))
-    assert warning.startswith("x unzips to 241.2 MB, 92.0% of Lambda's")
+    assert warning.startswith("x unzips to 241,172,480 bytes, 92.0% of Lambda's")
     assert "budget" not in warning
     assert "over this repository's budget of 95%" in size_warning("x unzips to", int(0.96 * LIMIT))
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 import toml
-from lambda_targets import checks as lambda_checks
+from lambda_artifacts import size_limit
 from lambda_targets import register
 from lambda_targets import rules as lambda_rules
 from lambda_targets.rules import PythonAwsLambdaFieldSet, PythonAwsLambdaLayerFieldSet
@@ -373,7 +373,7 @@ def test_a_function_and_layers_over_lambdas_unzipped_limit_are_refused(
     # than the function and its layer: the layer alone still fits.
     _, files = build_files(rule_runner, "fn")
     limit = json.loads(files["fn.metadata.json"])["unzipped_bytes_with_layers"] - 1
-    monkeypatch.setattr(lambda_checks, "UNZIPPED_LIMIT_BYTES", limit)
+    monkeypatch.setattr(size_limit, "UNZIPPED_LIMIT_BYTES", limit)
     # The same function under another name, so that the engine builds it again.
     rule_runner.write_files(
         {
@@ -385,7 +385,9 @@ def test_a_function_and_layers_over_lambdas_unzipped_limit_are_refused(
 
     with engine_error(contains="//:fn_over and its `layers` unzip to"):
         build(rule_runner, "fn_over")
-    with engine_error(contains=f"over Lambda's limit of {limit:,} bytes for a function and all its layers"):
+    with engine_error(
+        contains=f"of Lambda's {limit:,}-byte limit for a function and all its layers, over by 1 B"
+    ):
         build(rule_runner, "fn_over")
 
 
@@ -393,7 +395,7 @@ def test_a_layer_over_the_limit_on_its_own_is_refused_with_what_to_do(
     rule_runner: RuleRunner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The layer is about 1 kB: a limit of 100 bytes puts it over on its own.
-    monkeypatch.setattr(lambda_checks, "UNZIPPED_LIMIT_BYTES", 100)
+    monkeypatch.setattr(size_limit, "UNZIPPED_LIMIT_BYTES", 100)
 
     with pytest.raises(ExecutionError) as error:
         build(rule_runner, "layer")
@@ -402,10 +404,10 @@ def test_a_layer_over_the_limit_on_its_own_is_refused_with_what_to_do(
     message = str(underlying)
     assert isinstance(underlying, lambda_rules.LambdaCheckFailed)
     assert message.startswith("The python_aws_lambda_layer //:layer unzips to ")
+    assert "of Lambda's 100-byte limit for a function and all its layers, over by " in message
     assert (
-        "on its own, over Lambda's limit of 100 bytes for a function and all its layers (over by " in message
+        ", on its own, so no function could use it. Its largest distributions:\n    greeting 1.0 " in message
     )
-    assert "so no function could use it. Its largest distributions:\n    greeting 1.0 " in message
     assert "with the layer's `exclude`" in message
     assert "split its requirements into two layers" in message
     assert "drop greeting or move to a slimmer alternative" in message
@@ -426,7 +428,7 @@ def test_a_layer_close_to_the_limit_warns(
     size = json.loads(files["layer.metadata.json"])["unzipped_bytes"]
     assert not [line for line in built.artifacts[0].extra_log_lines if "WARNING" in line]
     # The same layer under another name (so the engine builds it again) with a limit it fills to 95%.
-    monkeypatch.setattr(lambda_checks, "UNZIPPED_LIMIT_BYTES", int(size / 0.95))
+    monkeypatch.setattr(size_limit, "UNZIPPED_LIMIT_BYTES", int(size / 0.95))
     rule_runner.write_files(
         {
             "BUILD": (
@@ -479,7 +481,7 @@ def test_a_function_and_layers_close_to_the_limit_warn(
     total = json.loads(files["fn.metadata.json"])["unzipped_bytes_with_layers"]
     # The same function under another name (so the engine builds it again), with a limit that it
     # and its layer fill to 95%.
-    monkeypatch.setattr(lambda_checks, "UNZIPPED_LIMIT_BYTES", int(total / 0.95))
+    monkeypatch.setattr(size_limit, "UNZIPPED_LIMIT_BYTES", int(total / 0.95))
     rule_runner.write_files(
         {
             "BUILD": FUNCTION_WITH.replace("name='fn'", "name='fn_near_limit'").format(
