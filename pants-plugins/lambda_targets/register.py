@@ -6,7 +6,7 @@ fields as upstream, so upgrading Pants means deleting this plugin. Never enable
 See https://www.pantsbuild.org/2.18/docs/awslambda-python.
 """
 
-from lambda_targets import interpreters, uv
+from lambda_targets import interpreters, unowned_imports, uv
 from lambda_targets import rules as lambda_rules
 from lambda_targets.target_types import PythonAWSLambda, PythonAWSLambdaLayer
 from pants.backend.python.util_rules import faas
@@ -16,6 +16,8 @@ from pants.engine.unions import UnionRule
 
 
 def rules():
+    # Pants' error for an import no requirement owns, plus where to add the requirement.
+    unowned_imports.install()
     # From Pants' own FaaS support, only what our targets share with it: resolving the
     # `handler` field, inferring a dependency on its module, and reading complete platforms.
     shared_faas_rules = collect_rules(

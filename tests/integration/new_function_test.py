@@ -85,7 +85,15 @@ def test_a_function_added_as_the_readme_says_is_packaged_checked_and_deployed(tm
     assert len(functions) == len(metadata["repository_functions"])
 
 
-def test_a_typo_in_the_handler_stops_package_with_the_fix(tmp_path: Path) -> None:
+UNLISTED_IMPORT = """import yaml
+
+
+def handler(event, context):
+    return yaml.safe_dump(event)
+"""
+
+
+def test_a_typo_or_an_unlisted_import_stops_package_with_the_fix(tmp_path: Path) -> None:
     repo = RepoCopy(tmp_path / "repo")
     folder = add_function(repo, "typo", GOOD_HANDLER)
     (folder / "BUILD").write_text(
@@ -101,3 +109,20 @@ def test_a_typo_in_the_handler_stops_package_with_the_fix(tmp_path: Path) -> Non
         in run.output
     )
     assert not repo.path("dist/src.python.typo/lambda.zip").exists()
+
+    # A package no requirements file lists: Pants' own error, plus which file and which command.
+    folder = add_function(repo, "unlisted", UNLISTED_IMPORT)
+    (folder / "BUILD").write_text("python_sources()\n" + FUNCTION_TARGET)
+
+    run = repo.pants("package", "src/python/unlisted:lambda")
+
+    assert run.returncode != 0
+    assert "Pants cannot infer owners for the following imports" in run.output
+    assert "yaml (line: 1)" in run.output
+    assert (
+        "add the distribution that provides it to 3rdparty/python/pypi-requirements.txt or "
+        "3rdparty/python/framework-requirements.txt (the resolve `python-default`)"
+    ) in run.output
+    assert "then relock: `./pants run 3rdparty/python/lock.py -- --resolve python-default`" in run.output
+    assert "`# pants: no-infer-dep` only hides the import" in run.output
+    assert not repo.path("dist/src.python.unlisted/lambda.zip").exists()
