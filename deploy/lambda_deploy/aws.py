@@ -21,6 +21,11 @@ logger = logging.getLogger(__name__)
 # Lambda's limit for a zip sent in the request itself; larger ones must come from S3.
 # https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html
 DIRECT_UPLOAD_LIMIT_BYTES = 50 * 1024 * 1024
+# How often to ask whether a function has finished a change: what botocore's v2 waiters use
+# (GetFunction every second; v1: GetFunctionConfiguration, every 5). The tests' Lambda-like front
+# changes state in a fraction of that, and they poll faster.
+WAIT_POLL_SECONDS = 1.0
+WAIT_TIMEOUT_SECONDS = 300
 
 RETRYING = Config(
     retries={"mode": "standard", "max_attempts": 10},
@@ -173,14 +178,23 @@ class Aws:
             Timeout=timeout_seconds,
         )
         # A new function is `Pending` until Lambda has set it up; it takes no update till then.
-        self.lambda_client.get_waiter("function_active_v2").wait(FunctionName=function.name)
+        self.wait_for("function_active_v2", function.name)
         return _function_state(function.name, configuration)
 
     def wait_until_updated(self, name: str) -> None:
         # Lambda refuses a second update while one is `InProgress` (409 ResourceConflictException),
         # and a function is not running its new code or layers until then: wait it out after each.
-        # The v2 waiter polls GetFunction every second (v1: GetFunctionConfiguration, every 5).
-        self.lambda_client.get_waiter("function_updated_v2").wait(FunctionName=name)
+        self.wait_for("function_updated_v2", name)
+
+    def wait_for(self, waiter: str, name: str) -> None:
+        """botocore's `waiter` for function `name`, polling every WAIT_POLL_SECONDS."""
+        self.lambda_client.get_waiter(waiter).wait(
+            FunctionName=name,
+            WaiterConfig={
+                "Delay": WAIT_POLL_SECONDS,
+                "MaxAttempts": max(1, round(WAIT_TIMEOUT_SECONDS / WAIT_POLL_SECONDS)),
+            },
+        )
 
     # --- S3 -------------------------------------------------------------------------------
 

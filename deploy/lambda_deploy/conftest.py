@@ -6,8 +6,10 @@ import contextlib
 import hashlib
 import http.client
 import http.server
+import importlib.util
 import io
 import json
+import py_compile
 import shutil
 import threading
 import zipfile
@@ -23,7 +25,8 @@ from botocore.awsrequest import AWSResponse
 from doubles.lambda_front import LambdaFront
 from lambda_artifacts.artifact_zip import write_zip
 from lambda_artifacts.metadata import AWS_HANDLER
-from lambda_deploy import cli
+from lambda_deploy import aws as aws_module
+from lambda_deploy import cli, plan
 from lambda_deploy.aws import Aws, make_clients
 from lambda_deploy.cli import main
 from lambda_deploy.config import DeployConfig, function_name, layer_name
@@ -62,14 +65,59 @@ class Run:
     output: str  # what a person reads (stderr with --json)
 
 
+# Most deploy tests are about what deploy decides and calls, not about the PyPI layer's size or
+# files: they deploy a small stand-in for it (small_pypi_layer), and each uploads 200 kB instead
+# of the real ~97 MB. The stand-in is still the largest artifact, and the limit above which a zip
+# goes through S3 is lowered below it, so it takes the real layer's path (S3) and the others
+# theirs (direct). Tests about the unzipped size limit, or the bytes of a real wheel, use the
+# real one: mark them `@real_pypi_layer`.
+real_pypi_layer = pytest.mark.real_pypi_layer
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "real_pypi_layer: deploy the PyPI layer Pants built, not the small one"
+    )
+
+
+SMALL_DISTRIBUTION = "small_dependency"
+SMALL_LAYER_DATA_BYTES = 200_000
+
+
+def small_pypi_layer(tree: Path, zip_path: Path) -> Path:
+    """A layer shaped like the real PyPI layer (python/, a wheel's .dist-info, bytecode for this
+    CPython, which is the runtime's), zipped by the zipper `package` uses."""
+    package = tree / "python" / SMALL_DISTRIBUTION
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("VERSION = '1.0'\n")
+    # Bytes that do not compress (a digest chain, so the same every time): it stays the largest zip.
+    chain, blocks = b"small", []
+    while len(blocks) * 32 < SMALL_LAYER_DATA_BYTES:
+        chain = hashlib.sha256(chain).digest()
+        blocks.append(chain)
+    (package / "data.bin").write_bytes(b"".join(blocks))
+    py_compile.compile(
+        str(package / "__init__.py"),
+        cfile=importlib.util.cache_from_source(str(package / "__init__.py")),
+        invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
+    )
+    dist_info = tree / "python" / f"{SMALL_DISTRIBUTION}-1.0.dist-info"
+    dist_info.mkdir()
+    (dist_info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {SMALL_DISTRIBUTION}\nVersion: 1.0\n")
+    (dist_info / "WHEEL").write_text("Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n")
+    (dist_info / "RECORD").write_text("")
+    write_zip(str(tree), str(zip_path), workers=1)
+    return zip_path
+
+
 class Workspace:
     """A deploy.toml and a dist/ holding copies of the built artifacts, which a test may change.
 
     Artifacts are keyed by their AWS name without the layer prefix: `pypi`, `framework`,
-    `api-handler`, `thumbnail`.
+    `api-handler`, `thumbnail`. Unless `real_pypi_layer`, `pypi` is small_pypi_layer's.
     """
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, real_pypi_layer: bool = False) -> None:
         self.root = root
         self.dist = root / "dist"
         self.artifacts: dict[str, Path] = {}
@@ -87,10 +135,26 @@ class Workspace:
             copy = self.dist / metadata
             copy.parent.mkdir(parents=True, exist_ok=True)
             copy.write_text(json.dumps(recorded, indent=2, sort_keys=True))
-            shutil.copyfile(metadata.parent / recorded["artifact"], copy.parent / recorded["artifact"])
             key = (function_name if recorded["kind"] == "function" else layer_name)(recorded["address"])
             self.artifacts[key] = copy.parent / recorded["artifact"]
+            if key != "pypi" or real_pypi_layer:  # else replaced below
+                shutil.copyfile(metadata.parent / recorded["artifact"], self.artifacts[key])
+        if not real_pypi_layer:
+            self.replace_artifact("pypi", small_pypi_layer(root / "small-pypi", root / "small-pypi.zip"))
         self.write_config()
+
+    def replace_artifact(self, key: str, zip_path: Path) -> None:
+        """Artifact `key` becomes `zip_path`'s bytes, recorded as `package` would record them."""
+        shutil.copyfile(zip_path, self.artifacts[key])
+        data = self.artifacts[key].read_bytes()
+        with zipfile.ZipFile(self.artifacts[key]) as zf:
+            unzipped = sum(info.file_size for info in zf.infolist())
+        self.write_metadata(
+            key,
+            lambda recorded: recorded.update(
+                sha256=hashlib.sha256(data).hexdigest(), unzipped_bytes=unzipped
+            ),
+        )
 
     def write_config(self, extra: str = "") -> Path:
         lines = [f'region = "{REGION}"', "[s3]", f'bucket = "{BUCKET}"', 'prefix = "artifacts/"']
@@ -187,12 +251,27 @@ class Workspace:
 
 
 @pytest.fixture
-def workspace(tmp_path: Path) -> Workspace:
-    return Workspace(tmp_path)
+def workspace(tmp_path: Path, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Workspace:
+    real = request.node.get_closest_marker("real_pypi_layer") is not None
+    workspace = Workspace(tmp_path, real_pypi_layer=real)
+    if not real:
+        sizes = {key: path.stat().st_size for key, path in workspace.artifacts.items()}
+        others = max(size for key, size in sizes.items() if key != "pypi")
+        assert sizes["pypi"] > 2 * others, f"the small PyPI layer must stay the largest zip: {sizes}"
+        monkeypatch.setattr(plan, "DIRECT_UPLOAD_LIMIT_BYTES", (sizes["pypi"] + others) // 2)
+    return workspace
 
 
-# How long the Lambda-like front keeps a function Pending or InProgress after each change.
-UPDATE_SECONDS = 0.8
+# How long the Lambda-like front keeps a function Pending or InProgress after each change, and
+# how often the deploy tool asks in these tests: every wait takes a few polls, as on Lambda (where
+# a change takes seconds and the tool polls every second), in a tenth of the time.
+UPDATE_SECONDS = 0.3
+WAIT_POLL_SECONDS = 0.1
+
+
+@pytest.fixture(autouse=True)
+def fast_polling(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(aws_module, "WAIT_POLL_SECONDS", WAIT_POLL_SECONDS)
 
 
 class FrontedEmulator:
@@ -203,10 +282,19 @@ class FrontedEmulator:
         self.endpoint_url = front.url
 
 
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[LocalEmulator]:
+    """One moto server for the session: starting and stopping one per test costs a second."""
+    with LocalEmulator() as moto:
+        yield moto
+
+
 @pytest.fixture
-def emulator() -> Iterator[FrontedEmulator]:
-    with LocalEmulator() as moto, LambdaFront(moto.endpoint_url, update_seconds=UPDATE_SECONDS) as front:
-        yield FrontedEmulator(moto, front)
+def emulator(moto_server: LocalEmulator) -> Iterator[FrontedEmulator]:
+    # Every test starts from an empty AWS, as if on a server of its own.
+    moto_server.reset()
+    with LambdaFront(moto_server.endpoint_url, update_seconds=UPDATE_SECONDS) as front:
+        yield FrontedEmulator(moto_server, front)
 
 
 @pytest.fixture
@@ -245,7 +333,7 @@ def create_infrastructure(
             Code={"ZipFile": placeholder.getvalue()},
         )
     for name in functions:
-        aws.lambda_client.get_waiter("function_active_v2").wait(FunctionName=name)
+        aws.wait_for("function_active_v2", name)
 
 
 @pytest.fixture
@@ -296,7 +384,7 @@ class ThrottlingProxy:
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
 
     def close(self) -> None:
         self.server.shutdown()

@@ -11,7 +11,9 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from botocore.config import Config
 from doubles.lambda_front import LambdaFront
+from lambda_deploy import aws as aws_module
 from lambda_deploy.artifacts import Artifact
 from lambda_deploy.aws import Aws
 from lambda_deploy.conftest import (
@@ -25,6 +27,7 @@ from lambda_deploy.conftest import (
     create_infrastructure,
     function_layers,
     layer_versions,
+    real_pypi_layer,
     with_infrastructure,
 )
 
@@ -42,7 +45,7 @@ def test_first_deploy_publishes_both_layers_and_sets_every_functions_layers(
         "unchanged": [],
     }
     uploads = {layer["name"]: layer["upload"] for layer in run.summary["layers"]}
-    assert uploads == {"test-pypi": "s3", "test-framework": "direct"}  # the PyPI layer is ~90 MB
+    assert uploads == {"test-pypi": "s3", "test-framework": "direct"}  # the largest, as the real one
     for name in FUNCTIONS:
         assert function_layers(aws, name) == ["test-pypi:1", "test-framework:1"]
         assert code_sha256(aws, name) == Artifact(workspace.artifacts[name], name).code_sha256
@@ -176,6 +179,7 @@ def big_layer(path: Path, unzipped_bytes: int) -> Path:
     return path
 
 
+@real_pypi_layer
 def test_function_over_the_unzipped_limit_is_refused_before_any_aws_call(workspace: Workspace) -> None:
     huge = workspace.add_layer("huge", big_layer(workspace.root / "huge.zip", 30_000_000))
     workspace.set_function_layers(["3rdparty/python:pypi", "3rdparty/python:framework", huge])
@@ -185,7 +189,7 @@ def test_function_over_the_unzipped_limit_is_refused_before_any_aws_call(workspa
 
     assert run.exit_code == 1
     assert "Function 'api-handler' and its layers unzip to" in run.output
-    assert "over Lambda's limit of 262,144,000" in run.output
+    assert "of Lambda's 262,144,000-byte limit for a function and all its layers, over by" in run.output
     assert re.search(r"opencv-python-headless 5\.0\.0\.93 1\d\d\.\d MB", run.output)
 
     assert "hugepkg 1.0 30.0 MB" in run.output
@@ -401,7 +405,7 @@ def test_the_plan_is_an_ordered_list_of_instructions_that_apply_carries_out(
 ) -> None:
     first = workspace.deploy("plan", "--endpoint-url", emulator.endpoint_url)
     assert [(i["action"], i["subject"]) for i in first.summary["instructions"]] == [
-        ("upload_to_s3", str(workspace.artifacts["pypi"])),  # over 50 MB: published from S3
+        ("upload_to_s3", str(workspace.artifacts["pypi"])),  # over the direct-upload limit: via S3
         ("publish_layer", "test-pypi"),
         ("publish_layer", "test-framework"),
         ("update_code", "api-handler"),
@@ -439,6 +443,7 @@ def test_the_plan_is_an_ordered_list_of_instructions_that_apply_carries_out(
     assert "did" not in plan.summary["instructions"][0]
 
 
+@real_pypi_layer
 @with_infrastructure
 def test_one_byte_flipped_inside_a_shared_object_no_one_reads_is_refused_before_upload(
     workspace: Workspace, emulator: FrontedEmulator, aws: Aws
@@ -467,6 +472,7 @@ def test_one_byte_flipped_inside_a_shared_object_no_one_reads_is_refused_before_
     assert aws.s3.list_objects_v2(Bucket=BUCKET).get("KeyCount") == 0
 
 
+@real_pypi_layer
 @with_infrastructure
 def test_a_zip_damaged_inside_is_refused_before_anything_is_sent(
     workspace: Workspace, emulator: FrontedEmulator, aws: Aws
@@ -529,8 +535,16 @@ def test_bytes_changed_on_the_way_are_caught_by_lambdas_code_sha256(
         assert function_layers(aws, name) == ["test-pypi:1", "test-framework:2"]
 
 
-def test_an_error_before_any_change_says_nothing_was_changed(workspace: Workspace) -> None:
-    # Port 9 on loopback has nothing listening: the plan's first read fails.
+def test_an_error_before_any_change_says_nothing_was_changed(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Port 9 on loopback has nothing listening: the plan's first read fails. Two attempts, not
+    # the tool's ten with backoff (half a minute): the retries are recovery_test.py's subject.
+    monkeypatch.setattr(
+        aws_module,
+        "RETRYING",
+        aws_module.RETRYING.merge(Config(retries={"mode": "standard", "max_attempts": 2})),
+    )
     run = workspace.deploy("apply", "--endpoint-url", "http://127.0.0.1:9")
 
     assert run.exit_code == 1

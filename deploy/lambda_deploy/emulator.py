@@ -28,10 +28,14 @@ class LocalEmulator:
         host, port = self._server.get_host_and_port()
         self.endpoint_url = f"http://{host}:{port}"
         # moto keeps its state per process, not per server: start from nothing every time.
+        self.reset()
+        return self
+
+    def reset(self) -> None:
+        """Forgets every function, layer, bucket and role: an empty AWS."""
         urllib.request.urlopen(
             urllib.request.Request(f"{self.endpoint_url}/moto-api/reset", method="POST")
         ).close()
-        return self
 
     def __exit__(self, *exc_info: object) -> None:
         self._server.stop()

@@ -33,6 +33,7 @@ from lambda_deploy.conftest import (
     create_infrastructure,
     function_layers,
     layer_versions,
+    real_pypi_layer,
     with_infrastructure,
 )
 from lambda_deploy.plan import DeployTarget, make_plan
@@ -132,6 +133,8 @@ def test_throttling_is_retried_with_backoff(
     assert function_layers(aws, "api-handler") == ["test-pypi:1", "test-framework:1"]
 
 
+# A subprocess: the lowered direct-upload limit does not reach it, so the real layer goes to S3.
+@real_pypi_layer
 @with_infrastructure
 def test_ctrl_c_during_apply_says_in_one_line_what_was_done_and_a_rerun_finishes(
     workspace: Workspace, emulator: FrontedEmulator, aws: Aws
