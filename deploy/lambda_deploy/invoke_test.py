@@ -19,7 +19,7 @@ from lambda_artifacts.artifact_zip import write_zip
 from lambda_artifacts.invoke import cached_layers, invoke
 from lambda_artifacts.metadata import AWS_HANDLER
 from lambda_deploy.cli import main
-from lambda_deploy.conftest import Workspace, built_platform
+from lambda_deploy.conftest import Workspace, built_platform, real_pypi_layer
 
 # The framework layer, as runtime_package_dependencies put it in the sandbox.
 BUILT_FRAMEWORK = Path("3rdparty.python/framework.zip")
@@ -28,6 +28,9 @@ ORDER = {
     "customer": {"name": "Grace Hopper", "email": "grace@example.com"},
     "items": [{"sku": "COBOL-85", "quantity": 3, "unit_price": "19.99"}],
 }
+
+# Invoking runs the handlers, which import the real layer's packages.
+pytestmark = real_pypi_layer
 
 
 @dataclass
@@ -99,7 +102,10 @@ def test_invoke_prices_an_order_with_the_built_function_and_layers(workspace: Wo
     }
     # The handler's own log line, between Lambda's START and END lines, then REPORT.
     lines = run.stderr.splitlines()
-    assert lines[0].startswith("START RequestId: ")
+    runtime, architecture = built_platform()
+    cpython = runtime.removeprefix("python")
+    assert lines[0].startswith(f"api-handler: {runtime} {architecture}, run by CPython {cpython} (")
+    assert lines[1].startswith("START RequestId: ")
     assert any("Priced order test-request" in line for line in lines)
     assert run.report("Init Duration") > 0
     assert run.report("Duration") > 0

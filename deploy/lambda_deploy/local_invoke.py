@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from lambda_artifacts.invoke import InvokeError, InvokeResult, invoke
+from lambda_artifacts.invoke import InvokeError, InvokeResult, invoke, python_version
 from lambda_deploy.config import LAMBDA_DEFAULT_MEMORY_MB, LAMBDA_DEFAULT_TIMEOUT_SECONDS, load_config
 from lambda_deploy.errors import ArtifactError, ConfigError
 
@@ -128,6 +128,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def print_result(artifacts: FunctionArtifacts, result: InvokeResult) -> None:
     err = sys.stderr
+    # What the metadata recorded (the root BUILD's runtime), and the CPython that ran it (invoke
+    # checked its version by running it).
+    cpython = "{}.{}".format(*python_version(artifacts.runtime))
+    print(
+        f"{artifacts.name}: {artifacts.runtime} {artifacts.architecture}, run by CPython {cpython} "
+        f"({result.python})",
+        file=err,
+    )
     print(f"START RequestId: {result.request_id} Version: $LATEST", file=err)
     err.write(result.logs if result.logs.endswith("\n") or not result.logs else result.logs + "\n")
     print(f"END RequestId: {result.request_id}", file=err)

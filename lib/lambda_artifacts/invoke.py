@@ -70,6 +70,7 @@ class InvokeResult:
     duration_ms: float | None  # event handed out to response or error
     memory_mb: int
     max_memory_used_mb: int | None
+    python: str = ""  # the runtime's CPython that ran it
 
     @property
     def ok(self) -> bool:
@@ -403,6 +404,7 @@ def invoke(
         duration_ms=ms(outcome.handed_out_at, end),
         memory_mb=memory_mb,
         max_memory_used_mb=peak_mb,
+        python=python,
     )
 
 

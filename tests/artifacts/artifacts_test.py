@@ -26,6 +26,7 @@ def names(archive: Path) -> list[str]:
         return zf.namelist()
 
 
+@pytest.mark.handler_behaviour
 def test_api_handler_prices_an_order(sandbox: LambdaSandbox, api_task: Path) -> None:
     order = {
         "customer": {"name": "Grace Hopper", "email": "grace@example.com"},
@@ -46,6 +47,7 @@ def test_api_handler_prices_an_order(sandbox: LambdaSandbox, api_task: Path) -> 
     assert "Priced order test-request" in invocation.stderr
 
 
+@pytest.mark.handler_behaviour
 def test_api_handler_rejects_an_invalid_order(sandbox: LambdaSandbox, api_task: Path) -> None:
     invocation = sandbox.invoke(api_task, api_event({"customer": {"name": ""}, "items": []}), HANDLER)
 
@@ -54,6 +56,7 @@ def test_api_handler_rejects_an_invalid_order(sandbox: LambdaSandbox, api_task: 
     assert {d["loc"] for d in details} == {"customer.name", "customer.email", "items"}
 
 
+@pytest.mark.handler_behaviour
 def test_thumbnail_shrinks_an_image_with_opencv_from_the_layer(
     sandbox: LambdaSandbox, thumbnail_task: Path
 ) -> None:

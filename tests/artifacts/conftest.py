@@ -34,6 +34,12 @@ def built_platform() -> LambdaPlatform:
 PLATFORM = built_platform()
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # A copy of the repository with other functions (tests/integration/runtimes_test.py) runs
+    # every test but these, which check what this repository's example handlers answer.
+    config.addinivalue_line("markers", "handler_behaviour: what the example functions' handlers answer")
+
+
 @pytest.fixture(scope="session")
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> LambdaSandbox:
     """Both layers unpacked into one read-only /opt, shared by every function's test."""

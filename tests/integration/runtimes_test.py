@@ -11,20 +11,23 @@ Lambda's loader would see them:
 - every distribution's wheel tags include one that the runtime's CPython accepts;
 - every `.pyc` is for the runtime's CPython (its file name and magic number) and unchecked-hash;
 - the lockfile's header says which interpreters and Lambda platform it was resolved for;
-- `./pants test src/python::` passes: the functions' unit tests run on the runtime's CPython.
+- `./pants test src/python::` passes: the functions' unit tests run on the runtime's CPython;
+- on this machine's CPU (python3.12 x86_64), the artifact tests pass and `invoke` runs a handler
+  on the runtime's CPython, moved by the root BUILD alone.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import zipfile
 from pathlib import Path
 
 import pytest
 from integration.repo_copy import RepoCopy
-from lambda_artifacts.artifact_zip import UNZIPPED_LIMIT_BYTES
 from lambda_artifacts.lambda_check import ELF_MACHINES, check_shared_objects, elf_facts
+from lambda_artifacts.size_limit import UNZIPPED_LIMIT_BYTES
 from lambda_targets.platforms import LambdaPlatform
 from lambda_targets.repository_platform import lockfile_header
 
@@ -45,6 +48,11 @@ PYC_MAGIC = {
     (3, 12): (3531).to_bytes(2, "little") + b"\r\n",
     (3, 13): (3571).to_bytes(2, "little") + b"\r\n",
 }
+
+
+def host_machine() -> str:
+    """This machine's CPU, as wheel tags and LambdaPlatform.machine spell it."""
+    return {"arm64": "aarch64"}.get(os.uname().machine, os.uname().machine)
 
 
 def turn_the_knob(repo: RepoCopy, platform: LambdaPlatform) -> None:
@@ -149,9 +157,33 @@ def test_the_pypi_layer_builds_for_the_runtime_and_cpu_it_is_set_to(
     assert check_wheel_tags(unpacked, platform) == []
     assert check_bytecode(unpacked, platform) == []
     # The functions' own unit tests, and the Lambda-sandbox check of each function, on the
-    # runtime's CPython: the resolves they use followed the runtime, and Pex accepts it.
-    tests = repo.pants("test", "src/python::", "--test-output=all").check()
+    # runtime's CPython: the resolves they use followed the runtime, and Pex accepts it. Where
+    # this machine can run the runtime's code, the artifact tests (tests/artifacts) and `invoke`
+    # too: the one line in the root BUILD moved them, through the artifacts' metadata.
+    runs_here = platform.machine == host_machine()
+    # (The copy's functions are the samples: the artifact tests of the example handlers' answers
+    # are left out.)
+    tests = repo.pants(
+        "test",
+        "src/python::",
+        *(["tests/artifacts::"] if runs_here else []),
+        "--test-output=all",
+        "--",
+        "-m",
+        "not handler_behaviour",
+    ).check()
     assert f"platform linux -- Python {major}.{minor}." in tests.output
+    if runs_here:
+        assert "tests/artifacts/artifacts_test.py:tests succeeded" in tests.output
+        repo.pants("package", "src/python/api_handler:lambda", "3rdparty/python:framework").check()
+        event = tmp_path / "event.json"
+        event.write_text(json.dumps({"name": "Ada"}))
+        invoked = repo.pants("run", "deploy", "--", "invoke", "api-handler", "--event", str(event)).check()
+        assert (
+            f"api-handler: {platform.runtime} {platform.architecture}, run by CPython {major}.{minor} ("
+            in invoked.stderr
+        )
+        assert json.loads(json.loads(invoked.stdout)["body"])["hello"] == "Ada"
     # For the record (pytest -s, or --test-output=all): the size against Lambda's limit.
     print(
         f"{platform.slug}: PyPI layer {metadata['unzipped_bytes']:,} bytes unzipped, "
