@@ -10,9 +10,19 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
+
+from bench.builds import LAMBDA_TYPES, SeedBuild, discover, uv_binary
+from bench.harness import copy_repository, log, run, timed
+from bench.workbench import Section, Workbench
+
+NAME = "cold-split"
+ABOUT = "where a cold build's time goes, per process kind, beside pip and uv (5 minutes)"
+BY_DEFAULT = False
 
 WORKUNIT_LOGGER = "pants.backend.experimental.tools.workunit_logger"
 
@@ -80,3 +90,58 @@ def split_table(spans: list[ProcessSpan], wall: float, cpu: float, top: int = 12
         rest = [s for _, group in rows[top:] for s in group]
         table.append(f"| everything else | {len(rest)} | {sum(s.seconds for s in rest):.1f} | | |")
     return table
+
+
+def measure(bench: Workbench) -> Section:
+    """Our cold build with Pants' workunit log, beside the seed-style and uv-style builds (their
+    caches warm), in one run, in a copy of its own."""
+    base = bench.work / "cold-split"
+    repo = copy_repository(base / "repo")
+    named = f"--named-caches-dir={base / 'named_caches'}"
+    lambda_artifacts = [f"--filter-target-type={LAMBDA_TYPES}", "package", "::"]
+    log("cold split: a first build fills the download caches (untimed)...")
+    run(
+        ["./pants", "--no-pantsd", f"--local-store-dir={base / 'warm_store'}", named, *lambda_artifacts], repo
+    )
+    artifacts = discover(repo / "dist")
+    builds = {
+        "seed-style": (SeedBuild(repo, base / "seed", artifacts, repo / "dist"), base / "pip-cache"),
+        "uv-style": (
+            SeedBuild(repo, base / "uv-style", artifacts, repo / "dist", uv_binary(base)),
+            base / "uv-cache",
+        ),
+    }
+    for build, cache in builds.values():
+        build.build(cache)  # warms its cache
+    shutil.rmtree(repo / "dist")
+    logdir = base / "workunits"
+    logdir.mkdir(parents=True)
+    log("cold split: our build with no process cache, downloads cached, pantsd off...")
+    ours = run(
+        [
+            "./pants",
+            "--no-pantsd",
+            f"--local-store-dir={base / 'cold_store'}",
+            named,
+            *workunit_flags(logdir),
+            *lambda_artifacts,
+        ],
+        repo,
+    )
+    timings = {}
+    for name, (build, cache) in builds.items():
+        log(f"cold split: the {name} build, its cache warm...")
+        timings[name] = timed(partial(build.build, cache))
+    seed, uv = timings["seed-style"], timings["uv-style"]
+    lines = split_table(process_spans(logdir), ours.wall, ours.cpu) + [
+        "",
+        "| Cold build of every Lambda artifact | Wall (s) | CPU (s) |",
+        "| --- | ---: | ---: |",
+        f"| ours | {ours.wall:.1f} | {ours.cpu:.1f} |",
+        f"| seed-style (`pip install --target`, warm pip cache) | {seed.wall:.1f} | {seed.cpu:.1f} |",
+        f"| uv-style (`uv pip install --target`, warm uv cache) | {uv.wall:.1f} | {uv.cpu:.1f} |",
+        f"| ours ÷ seed-style | {ours.wall / seed.wall:.2f} | {ours.cpu / seed.cpu:.2f} |",
+        f"| ours ÷ uv-style | {ours.wall / uv.wall:.2f} | {ours.cpu / uv.cpu:.2f} |",
+    ]
+    data = {name: {"wall": t.wall, "cpu": t.cpu} for name, t in {"ours": ours, **timings}.items()}
+    return Section(lines, data=data)

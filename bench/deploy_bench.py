@@ -25,6 +25,15 @@ from lambda_deploy.config import DeployConfig, FunctionConfig, LayerConfig
 from lambda_deploy.emulator import LOCAL_CREDENTIALS, LocalEmulator
 from lambda_deploy.plan import DeployTarget, make_plan
 
+from bench.harness import log
+from bench.workbench import Section, Workbench
+
+NAME = "deploy"
+ABOUT = "a layer bump across 50 functions, --parallel 1 against 8, through a Lambda-like front (3 minutes)"
+BY_DEFAULT = False
+FUNCTIONS = 50
+PARALLEL = (1, 8)
+
 REGION = "eu-west-1"
 # The synthetic functions run on the runtime the benchmark itself runs on (the dev resolve's
 # CPython, which follows the root BUILD's runtime); their architecture does not matter to moto.
@@ -111,3 +120,13 @@ def deploy_table(timings: list[DeployTiming], functions: int) -> list[str]:
         for t in timings
     ]
     return table
+
+
+def measure(bench: Workbench) -> Section:
+    log(f"deploy: {FUNCTIONS} functions through a Lambda-like front, serial then parallel...")
+    timings = measure_deploy(bench.work / "deploy", FUNCTIONS, PARALLEL)
+    data = [
+        {"parallel": t.parallel, "plan_seconds": t.plan_seconds, "apply_seconds": t.apply_seconds}
+        for t in timings
+    ]
+    return Section(deploy_table(timings, FUNCTIONS), data=data)

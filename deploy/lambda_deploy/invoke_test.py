@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 from doubles.sample_events import api_event, png
 from lambda_artifacts.artifact_zip import write_zip
-from lambda_artifacts.invoke import cached_layers, invoke
 from lambda_artifacts.metadata import AWS_HANDLER
 from lambda_deploy.cli import main
 from lambda_deploy.conftest import Workspace, built_platform, real_pypi_layer
+from lambda_deploy.invoke import cached_layers, invoke
 
 # The framework layer, as runtime_package_dependencies put it in the sandbox.
 BUILT_FRAMEWORK = Path("3rdparty.python/framework.zip")

@@ -1,6 +1,6 @@
 """./pants run deploy -- invoke NAME --event FILE|-
 
-Runs one function once, with its layers, the way Lambda does (see lambda_artifacts/invoke.py):
+Runs one function once, with its layers, the way Lambda does (see lambda_deploy/invoke.py):
 AWS's runtime interface client in a fresh CPython of the runtime's version, with Lambda's
 read-only /opt and /var/task, `sys.path` and environment, against a local Runtime API. Like
 `sam local invoke`, without Docker. Prints the response on stdout; the function's logs and
@@ -18,9 +18,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from lambda_artifacts.invoke import InvokeError, InvokeResult, invoke, python_version
 from lambda_deploy.config import LAMBDA_DEFAULT_MEMORY_MB, LAMBDA_DEFAULT_TIMEOUT_SECONDS, load_config
 from lambda_deploy.errors import ArtifactError, ConfigError
+from lambda_deploy.invoke import InvokeError, InvokeResult, invoke, python_version
 
 EXIT_OK, EXIT_FUNCTION_ERROR, EXIT_CANNOT_RUN = 0, 1, 2
 

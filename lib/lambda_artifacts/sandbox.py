@@ -1,6 +1,6 @@
 """The Lambda sandbox: built artifacts unpacked the way Lambda does, and a process started in them
 the way Lambda starts its Python runtime. The one module that does this, for the package-time
-check (lambda_check.py), local invoke (invoke.py) and the artifact tests.
+check (lambda_check.py), local invoke (lambda_deploy/invoke.py) and the artifact tests.
 
 Lambda unzips each layer, in order, into /opt (a later layer overwrites an earlier one) and the
 function's zip into /var/task; both are read-only at run time. The Python runtime's `sys.path`
@@ -47,7 +47,7 @@ RECORD_COMPILED = textwrap.dedent("""
     importlib.machinery.SourceFileLoader.source_to_code = _recording_source_to_code
     """)
 
-# The artifact tests' handler call: `invoke` below. Lambda's own runtime client is invoke.py's.
+# The artifact tests' handler call: `invoke` below. Lambda's own runtime client is lambda_deploy/invoke.py's.
 _CALL_HANDLER = RECORD_COMPILED + textwrap.dedent("""
     import importlib, json, os, sys
     handler_spec, probe = sys.argv[1:3]
@@ -247,7 +247,7 @@ class LambdaSandbox:
         python: str = sys.executable,
     ) -> Invocation:
         """Calls the handler once with `event` and a minimal context (the artifact tests' way;
-        invoke.py runs Lambda's own runtime client instead), and reports what it imported."""
+        lambda_deploy/invoke.py runs Lambda's own runtime client instead), and reports what it imported."""
         self.check_python(python)
         scratch = self.root / "tmp"
         scratch.mkdir(exist_ok=True)

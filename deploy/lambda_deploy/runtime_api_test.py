@@ -7,7 +7,7 @@ import threading
 import urllib.error
 import urllib.request
 
-from lambda_artifacts.runtime_api import RuntimeApi
+from lambda_deploy.runtime_api import RuntimeApi
 
 
 def call(api: RuntimeApi, method: str, path: str, body: bytes | None = None, headers: dict | None = None):

@@ -37,8 +37,8 @@ from typing import Any
 from lambda_artifacts import sandbox as lambda_sandbox
 from lambda_artifacts.artifact_zip import canonical_name
 from lambda_artifacts.cpython import find_cpython, where_searched
-from lambda_artifacts.runtime_api import RuntimeApi
 from lambda_artifacts.sandbox import LambdaSandbox, make_read_only, read_only_enforced, remove, unpack_layers
+from lambda_deploy.runtime_api import RuntimeApi
 
 RUNTIME_CLIENT = "awslambdaric"
 # Lambda gives init 10 seconds; past that it retries init within the invocation's own timeout.

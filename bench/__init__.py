@@ -1,0 +1,1 @@
+"""The benchmark: bench.py runs one module per measurement (see docs/benchmark.md)."""
