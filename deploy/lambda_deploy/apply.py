@@ -12,25 +12,31 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 
 from lambda_deploy.artifacts import Artifact
-from lambda_deploy.aws import Aws, Code, FunctionState, LayerVersion
+from lambda_deploy.aws import AliasState, Aws, Code, FunctionState, FunctionVersion, LayerVersion
 from lambda_deploy.errors import ConcurrentChangeError, DeployError, UploadMismatchError
+from lambda_deploy.history import DeployedFunction, DeployedLayer, DeployRecord, History
 from lambda_deploy.instructions import (
     FUNCTION_INSTRUCTIONS,
+    LAST_INSTRUCTIONS,
     CreateFunction,
     EnsureBucket,
     Instruction,
     LayerRef,
+    PointAlias,
     PublishLayer,
+    PublishVersion,
+    RecordDeploy,
     SetLayers,
     UpdateCode,
     UploadToS3,
     short_layer_arn,
 )
-from lambda_deploy.plan import Plan, Staging, function_instructions, same_bytes
+from lambda_deploy.plan import Plan, Staging, function_instructions, read_function, same_bytes
 from lambda_deploy.progress import Outcome, Progress, label
 
 logger = logging.getLogger(__name__)
@@ -44,6 +50,10 @@ class ApplyResult:
     outcomes: list[Outcome] = field(default_factory=list)  # in the plan's order
     layer_versions: dict[str, LayerVersion] = field(default_factory=dict)  # by layer key
     function_layers: dict[str, tuple[str, ...]] = field(default_factory=dict)  # by function name
+    # The version each function's alias points at after the apply, by function name.
+    alias_versions: dict[str, FunctionVersion] = field(default_factory=dict)
+    published_versions: dict[str, FunctionVersion] = field(default_factory=dict)  # by function name
+    deploy_id: str | None = None  # the history record written, if any
     uploaded_bytes: int = 0  # zips sent to S3 or to Lambda directly
 
 
@@ -74,6 +84,12 @@ class Executor:
             s.function.name: s.current for s in plan.functions
         }
         self._checked: set[str] = set()
+        # Each function's alias as last read or written: the next move expects it.
+        self._aliases: dict[str, AliasState | None] = {s.function.name: s.alias for s in plan.functions}
+        for status in plan.functions:
+            version = status.alias_version()
+            if version is not None:
+                self.result.alias_versions[status.function.name] = version
         self._handlers: dict[type, Callable] = {
             EnsureBucket: self._ensure_bucket,
             UploadToS3: self._upload,
@@ -81,6 +97,9 @@ class Executor:
             CreateFunction: self._create_function,
             UpdateCode: self._update_code,
             SetLayers: self._set_layers,
+            PublishVersion: self._publish_version,
+            PointAlias: self._point_alias,
+            RecordDeploy: self._record_deploy,
         }
 
     def run(self) -> ApplyResult:
@@ -91,7 +110,9 @@ class Executor:
             if status.ref.version is not None:
                 self.result.layer_versions[status.layer.key] = status.ref.version
         indexed = list(enumerate(self.plan.instructions))
-        first = [i for i, step in indexed if not isinstance(step, FUNCTION_INSTRUCTIONS)]
+        later = (*FUNCTION_INSTRUCTIONS, *LAST_INSTRUCTIONS)
+        first = [i for i, step in indexed if not isinstance(step, later)]
+        last = [i for i, step in indexed if isinstance(step, LAST_INSTRUCTIONS)]
         chains: dict[str, list[int]] = {}
         for i, step in indexed:
             if isinstance(step, FUNCTION_INSTRUCTIONS):
@@ -101,6 +122,7 @@ class Executor:
             if any(isinstance(step, CreateFunction) for step in self.plan.instructions):
                 self._role_arn = self._in_worker(lambda: self.aws.ensure_role(LOCAL_ROLE_NAME))
             self._run_chains(list(chains.values()), self.parallel, self._run_function)
+            self._run_chains([last] if last else [], 1)
         except KeyboardInterrupt:
             self._stop.set()
             raise Interrupted(f"Interrupted: {self.progress.sentence()}; rerun apply to finish.")
@@ -202,9 +224,9 @@ class Executor:
             LayerRef(self.plan.config.layers[key], self.result.layer_versions[key])
             for key in status.function.layers
         )
-        steps = function_instructions(
-            replace(status, current=current), refs, Staging(self.plan.config, self.aws)
-        )
+        fresh = read_function(self.aws, replace(status, current=current), self.plan.config.alias)
+        self._aliases[name] = fresh.alias
+        steps = function_instructions(fresh, refs, Staging(self.plan.config, self.aws))
         open_indices = [index for index in chain if index not in self.progress.outcomes]
         groups: list[tuple[int, list[Instruction]]] = [(index, []) for index in open_indices]
         for number, step in enumerate(steps):
@@ -349,6 +371,79 @@ class Executor:
         self._functions[name] = self._read(name)
         return f"set the layers of {name} to [{', '.join(short_layer_arn(arn) for arn in layers)}]"
 
+    def _publish_version(self, instruction: PublishVersion) -> str:
+        name = instruction.function.name
+        state = self._unchanged_since_plan(name)
+        known = {v.version for s in self.plan.functions if s.function.name == name for v in s.published}
+        # Lambda refuses a CodeSha256 that is no longer $LATEST's as an invalid parameter: here,
+        # that means another deploy changed the code since this one read or wrote it.
+        with self._races(self.aws.lambda_client.exceptions.InvalidParameterValueException):
+            version = self.aws.publish_version(state)
+        if version.code_sha256 != state.code_sha256:
+            raise DeployError(
+                f"Lambda published version {version.version} of {name} with code {version.code_sha256}, "
+                f"not the {state.code_sha256} this deploy put there. Rerun apply."
+            )
+        self.result.published_versions[name] = version
+        if version.version in known:
+            return f"kept version {version.version} of {name}: it already holds $LATEST as it is"
+        return f"published version {version.version} of {name}"
+
+    def _point_alias(self, instruction: PointAlias) -> str:
+        name = instruction.function.name
+        version = instruction.version or self.result.published_versions[name]
+        with self._races():
+            moved = self.aws.point_alias(name, instruction.alias, version.version, self._aliases[name])
+        self._aliases[name] = moved
+        self.result.alias_versions[name] = version
+        return f"pointed {name}:{instruction.alias} at version {version.version}"
+
+    def _record_deploy(self, instruction: RecordDeploy) -> str:
+        config = self.plan.config
+        functions = {
+            name: DeployedFunction(
+                self.plan.config.functions[name].address,
+                version.version,
+                version.code_sha256,
+                version.layer_arns,
+            )
+            for name, version in sorted(self.result.alias_versions.items())
+        }
+        layers = {
+            config.layers[key].name: DeployedLayer(key, version.version, version.arn, version.code_sha256)
+            for key, version in sorted(self.result.layer_versions.items())
+        }
+        artifacts = {
+            status.layer.key: status.artifact.sha256_hex for status in self.plan.layers if status.artifact
+        }
+        artifacts.update(
+            (status.function.address, status.artifact.sha256_hex)
+            for status in self.plan.functions
+            if status.artifact
+        )
+        changed = sorted(
+            {step.subject for step in self.plan.instructions if isinstance(step, FUNCTION_INSTRUCTIONS)}
+        )
+        changed += sorted(
+            step.layer.name for step in self.plan.instructions if isinstance(step, PublishLayer)
+        )
+        record = DeployRecord(
+            deploy_id=instruction.deploy_id,
+            kind="apply",
+            environment=instruction.environment,
+            region=config.region,
+            alias=config.alias,
+            time=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            commit=instruction.commit,
+            functions=functions,
+            layers=layers,
+            artifacts=dict(sorted(artifacts.items())),
+            changed=tuple(changed),
+        )
+        History(self.aws, instruction.bucket, config.history_prefix).write(record)
+        self.result.deploy_id = instruction.deploy_id
+        return f"recorded deploy {instruction.deploy_id} in s3://{instruction.bucket}/{instruction.key}"
+
     def _unchanged_since_plan(self, name: str) -> FunctionState:
         """Before the first write to a function, refuse to overwrite a change someone else made
         after the plan read it. Real Lambda also checks the RevisionId each update sends."""
@@ -364,12 +459,12 @@ class Executor:
         return current
 
     @contextlib.contextmanager
-    def _races(self) -> Iterator[None]:
+    def _races(self, *also: type[Exception]) -> Iterator[None]:
         """Lambda's refusals of a write that lost a race, as LostRace (see _run_function)."""
         exceptions = self.aws.lambda_client.exceptions
         try:
             yield
-        except (exceptions.PreconditionFailedException, exceptions.ResourceConflictException) as e:
+        except (exceptions.PreconditionFailedException, exceptions.ResourceConflictException, *also) as e:
             raise LostRace(str(e)) from e
 
     def _read(self, name: str) -> FunctionState:

@@ -60,6 +60,38 @@ class FunctionState:
         return (self.revision_id, self.last_modified, self.code_sha256, self.layer_arns)
 
 
+# What a published version freezes of its function's configuration, and so what makes a version
+# the one `$LATEST` would publish: the code, the layers, and the settings infrastructure code owns
+# (a version with older memory or environment is not current, even with the same code).
+VERSIONED_SETTINGS = ("Runtime", "Handler", "MemorySize", "Timeout", "Environment", "Architectures")
+
+
+@dataclass(frozen=True)
+class FunctionVersion:
+    """One published version of a function (or `$LATEST`), as ListVersionsByFunction gives it."""
+
+    version: str  # "1", "2", ... or "$LATEST"
+    code_sha256: str
+    layer_arns: tuple[str, ...]
+    settings: str  # VERSIONED_SETTINGS as canonical JSON, to compare
+
+    def same_as(self, other: FunctionVersion) -> bool:
+        return (self.code_sha256, self.layer_arns, self.settings) == (
+            other.code_sha256,
+            other.layer_arns,
+            other.settings,
+        )
+
+
+@dataclass(frozen=True)
+class AliasState:
+    name: str
+    function_version: str
+    revision_id: str | None
+    # Version -> weight of traffic it gets besides function_version (a rollout under way).
+    additional_weights: tuple[tuple[str, float], ...] = ()
+
+
 @dataclass(frozen=True)
 class Code:
     """Where Lambda should take a zip from: its bytes, or an S3 object."""
@@ -181,6 +213,50 @@ class Aws:
         self.wait_for("function_active_v2", function.name)
         return _function_state(function.name, configuration)
 
+    def function_versions(self, name: str) -> list[FunctionVersion]:
+        """`$LATEST`, then every published version of the function, oldest first."""
+        found = [
+            _function_version(item)
+            for page in self.lambda_client.get_paginator("list_versions_by_function").paginate(
+                FunctionName=name
+            )
+            for item in page["Versions"]
+        ]
+        return sorted(found, key=lambda v: -1 if v.version == "$LATEST" else int(v.version))
+
+    def publish_version(self, state: FunctionState) -> FunctionVersion:
+        """Publishes `$LATEST` as it is in `state`: Lambda refuses if its code changed since
+        (CodeSha256) or anything else did (RevisionId), and returns the latest version instead of
+        a new one if nothing changed since it was published."""
+        revision = {"RevisionId": state.revision_id} if state.revision_id else {}
+        published = self.lambda_client.publish_version(
+            FunctionName=state.name, CodeSha256=state.code_sha256, **revision
+        )
+        return _function_version(published)
+
+    def alias(self, name: str, alias: str) -> AliasState | None:
+        try:
+            found = self.lambda_client.get_alias(FunctionName=name, Name=alias)
+        except self.lambda_client.exceptions.ResourceNotFoundException:
+            return None
+        return _alias_state(found)
+
+    def point_alias(self, name: str, alias: str, version: str, current: AliasState | None) -> AliasState:
+        """Moves the alias to `version` with all of its traffic, or creates it there. Guarded by
+        the alias' RevisionId: a move someone else made since `current` was read is refused."""
+        if current is None:
+            created = self.lambda_client.create_alias(FunctionName=name, Name=alias, FunctionVersion=version)
+            return _alias_state(created)
+        revision = {"RevisionId": current.revision_id} if current.revision_id else {}
+        updated = self.lambda_client.update_alias(
+            FunctionName=name,
+            Name=alias,
+            FunctionVersion=version,
+            RoutingConfig={"AdditionalVersionWeights": {}},
+            **revision,
+        )
+        return _alias_state(updated)
+
     def wait_until_updated(self, name: str) -> None:
         # Lambda refuses a second update while one is `InProgress` (409 ResourceConflictException),
         # and a function is not running its new code or layers until then: wait it out after each.
@@ -227,6 +303,22 @@ class Aws:
         # S3 checks the bytes it receives against this SHA-256 and refuses them if they differ.
         self.s3.put_object(Bucket=bucket, Key=key, Body=content, ChecksumSHA256=code_sha256)
 
+    def put_object(self, bucket: str, key: str, body: bytes) -> None:
+        self.s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/json")
+
+    def list_keys(self, bucket: str, prefix: str) -> list[str]:
+        return [
+            item["Key"]
+            for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+            for item in page.get("Contents", [])
+        ]
+
+    def read_object(self, bucket: str, key: str) -> bytes | None:
+        try:
+            return self.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        except self.s3.exceptions.NoSuchKey:
+            return None
+
     # --- IAM (local emulator only) ---------------------------------------------------------
     def ensure_role(self, role_name: str) -> str:
         try:
@@ -255,4 +347,24 @@ def _function_state(name: str, configuration: dict[str, Any]) -> FunctionState:
         last_modified=configuration.get("LastModified", ""),
         runtime=configuration.get("Runtime"),
         architecture=(configuration.get("Architectures") or ["x86_64"])[0],
+    )
+
+
+def _function_version(configuration: dict[str, Any]) -> FunctionVersion:
+    settings = {key: configuration.get(key) for key in VERSIONED_SETTINGS}
+    return FunctionVersion(
+        version=configuration["Version"],
+        code_sha256=configuration["CodeSha256"],
+        layer_arns=tuple(layer["Arn"] for layer in configuration.get("Layers", [])),
+        settings=json.dumps(settings, sort_keys=True),
+    )
+
+
+def _alias_state(found: dict[str, Any]) -> AliasState:
+    weights = (found.get("RoutingConfig") or {}).get("AdditionalVersionWeights") or {}
+    return AliasState(
+        name=found["Name"],
+        function_version=found["FunctionVersion"],
+        revision_id=found.get("RevisionId"),
+        additional_weights=tuple(sorted(weights.items())),
     )

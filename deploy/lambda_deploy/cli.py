@@ -1,12 +1,16 @@
 """./pants run deploy -- plan|apply [--local | --endpoint-url URL | --aws] [--json]
+./pants run deploy -- plan --detailed-exitcode
+./pants run deploy -- history [--json]
 ./pants run deploy -- invoke NAME --event FILE|-
 ./pants run deploy -- iam-policy [--account ID]
 
-Publishes the layers whose bytes changed, updates the functions whose code changed, and points
-each function at its layers' right versions. `plan` says what `apply` would do and changes
-nothing. The default target is a local emulator started for the run, so it needs no AWS account.
-`invoke` runs one built function locally, with its layers, the way Lambda does. `iam-policy`
-prints the least-privilege IAM policy that `apply --aws` needs.
+Publishes the layers whose bytes changed, updates the functions whose code changed, points
+each function at its layers' right versions, publishes a version of each function that changed
+and moves its alias there, and records the deploy in the history. `plan` says what `apply` would
+do and changes nothing. The default target is a local emulator started for the run, so it needs
+no AWS account. `history` lists the deploys recorded, newest first. `invoke` runs one built
+function locally, with its layers, the way Lambda does. `iam-policy` prints the least-privilege
+IAM policy that `apply --aws` needs.
 """
 
 from __future__ import annotations
@@ -24,11 +28,12 @@ from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionEr
 from lambda_deploy import iam, local_invoke, preflight
 from lambda_deploy.apply import Executor, Interrupted
 from lambda_deploy.aws import Aws, make_clients
-from lambda_deploy.config import DEFAULT_CONFIG, DEFAULT_DIST, DeployConfig, load_config
+from lambda_deploy.config import DEFAULT_CONFIG, DEFAULT_DIST, DeployConfig, load_config, load_settings
 from lambda_deploy.emulator import LOCAL_CREDENTIALS, LocalEmulator
 from lambda_deploy.errors import DeployError
-from lambda_deploy.plan import DeployTarget, make_plan
-from lambda_deploy.report import markdown, plan_text, result_text, summary
+from lambda_deploy.history import History, current_commit, new_deploy_id
+from lambda_deploy.plan import DeployTarget, Recording, make_plan
+from lambda_deploy.report import history_text, markdown, plan_text, result_text, summary
 
 logger = logging.getLogger(__name__)
 
@@ -39,11 +44,15 @@ logger = logging.getLogger(__name__)
 DEFAULT_PARALLEL = 8
 # What a shell reports for a process ended by Ctrl-C (128 + SIGINT).
 EXIT_INTERRUPTED = 130
+# `plan --detailed-exitcode`, as `terraform plan` has it: 0 AWS matches dist/, 1 error, 2 changes.
+EXIT_CHANGES_PENDING = 2
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="./pants run deploy --", description=__doc__.split("\n\n")[1])
-    commands = parser.add_subparsers(dest="command", required=True, metavar="{plan,apply,invoke,iam-policy}")
+    commands = parser.add_subparsers(
+        dest="command", required=True, metavar="{plan,apply,history,invoke,iam-policy}"
+    )
     # Where the configuration and the built artifacts are: every command reads both.
     paths = argparse.ArgumentParser(add_help=False)
     paths.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help=f"default: {DEFAULT_CONFIG}")
@@ -53,8 +62,9 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         default=DEFAULT_DIST,
         help=f"where ./pants package wrote (default: {DEFAULT_DIST})",
     )
-    options = argparse.ArgumentParser(add_help=False, parents=[paths])
-    where = options.add_mutually_exclusive_group()
+    # Where the deploy goes: plan, apply and history read AWS.
+    places = argparse.ArgumentParser(add_help=False, parents=[paths])
+    where = places.add_mutually_exclusive_group()
     where.add_argument(
         "--local", action="store_true", help="a local emulator started for this run (the default)"
     )
@@ -62,7 +72,9 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         "--endpoint-url", metavar="URL", help="an emulator or endpoint that is already running"
     )
     where.add_argument("--aws", action="store_true", help="real AWS, with the standard credential chain")
-    options.add_argument("--json", action="store_true", help="print a machine-readable summary on stdout")
+    places.add_argument("--json", action="store_true", help="print a machine-readable summary on stdout")
+    places.add_argument("-v", "--verbose", action="store_true", help="log every AWS call")
+    options = argparse.ArgumentParser(add_help=False, parents=[places])
     options.add_argument(
         "--summary-markdown",
         type=Path,
@@ -81,8 +93,14 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         metavar="N",
         help=f"update up to N functions at a time, after the layers (default: {DEFAULT_PARALLEL})",
     )
-    options.add_argument("-v", "--verbose", action="store_true", help="log every AWS call")
-    commands.add_parser("plan", parents=[options], help="say what apply would do; change nothing")
+    plan = commands.add_parser("plan", parents=[options], help="say what apply would do; change nothing")
+    plan.add_argument(
+        "--detailed-exitcode",
+        action="store_true",
+        help=f"exit 0 if AWS matches the artifacts, {EXIT_CHANGES_PENDING} if apply would change something, 1 on error",
+    )
+    history = commands.add_parser("history", parents=[places], help="list the deploys recorded, newest first")
+    history.add_argument("--limit", type=_positive, metavar="N", help="only the newest N")
     commands.add_parser(
         "apply", parents=[options], help="publish what changed and set each function's layers"
     )
@@ -153,8 +171,9 @@ class Deployment:
         # Everything AWS would refuse, or that must not go to this target, fails here: before any call.
         sizes = preflight.check(config, artifacts, target)
         human = sys.stderr if args.json else sys.stdout
+        recording = Recording(new_deploy_id(), current_commit())
         with connect(target, config) as (target, aws):
-            plan = make_plan(config, artifacts, aws, target)
+            plan = make_plan(config, artifacts, aws, target, recording)
             print(plan_text(plan, sizes), file=human)
             result = None
             if args.command == "apply":
@@ -171,6 +190,8 @@ class Deployment:
             if args.summary_markdown:
                 with args.summary_markdown.open("a") as out:
                     out.write(markdown(outcome))
+        if args.command == "plan" and args.detailed_exitcode and plan.changes_anything:
+            return EXIT_CHANGES_PENDING
         return 0
 
     def what_happened(self) -> str:
@@ -193,6 +214,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.getLogger("botocore").setLevel(logging.WARNING)
     deployment = Deployment(args)
     try:
+        if args.command == "history":
+            return print_history(args)
         return deployment.run()
     except Interrupted as e:
         # Ctrl-C during apply: one line, no traceback. The executor's threads are daemons.
@@ -224,6 +247,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BotoCoreError as e:
         print(f"error: {_ending(str(e), deployment)}", file=sys.stderr)
     return 1
+
+
+def print_history(args: argparse.Namespace) -> int:
+    config = load_settings(args.config).without_artifacts()
+    with connect(choose_target(args), config) as (target, aws):
+        records = History(aws, config.bucket, config.history_prefix).newest(args.limit)
+        if args.json:
+            print(json.dumps([record.as_json() for record in records], indent=2))
+        else:
+            print(history_text(records, f"{target.description}, region {config.region}"))
+    return 0
 
 
 def print_policy(args: argparse.Namespace) -> int:

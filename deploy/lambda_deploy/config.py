@@ -38,6 +38,12 @@ MAX_LAYERS_PER_FUNCTION = 5
 DEFAULT_FUNCTION_TARGET = "lambda"
 # What Lambda accepts as a function or layer name.
 AWS_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+# What Lambda accepts as an alias name: not all digits, which would read as a version.
+ALIAS_NAME = re.compile(r"(?!^[0-9]+$)[A-Za-z0-9_-]{1,128}")
+# The alias every deploy moves to the version it publishes, unless deploy.toml names another.
+DEFAULT_ALIAS = "live"
+# Where in the bucket each deploy's record goes, one object per deploy (history.py).
+DEFAULT_HISTORY_PREFIX = "deploy-history/"
 
 
 def lambda_regions() -> set[str]:
@@ -94,6 +100,8 @@ class DeployConfig:
     prefix: str
     layers: dict[str, LayerConfig]
     functions: dict[str, FunctionConfig]
+    alias: str = DEFAULT_ALIAS  # what event sources and API Gateway invoke
+    history_prefix: str = DEFAULT_HISTORY_PREFIX
 
 
 @dataclass(frozen=True)
@@ -109,6 +117,15 @@ class Settings:
     function_defaults: _Table
     layer_overrides: dict[str, _Table]
     function_overrides: dict[str, _Table]
+    alias: str = DEFAULT_ALIAS
+    history_prefix: str = DEFAULT_HISTORY_PREFIX
+
+    def without_artifacts(self) -> DeployConfig:
+        """The configuration with no layer or function: what reading the history needs, on a
+        machine that has built nothing."""
+        return DeployConfig(
+            self.path, self.region, self.bucket, self.prefix, {}, {}, self.alias, self.history_prefix
+        )
 
 
 class _Table:
@@ -168,9 +185,23 @@ def load_settings(path: Path = DEFAULT_CONFIG) -> Settings:
             f"{region} is a region AWS opened since, upgrade botocore in the dev resolve "
             f"(3rdparty/python/dev-requirements.txt, then ./pants run 3rdparty/python/lock.py)."
         )
+    alias = root.get("alias", str, DEFAULT_ALIAS)
+    if not ALIAS_NAME.fullmatch(alias):
+        raise ConfigError(
+            f"{path}: `alias` is {alias!r}, which Lambda does not take as an alias name: 1 to 128 "
+            f'letters, digits, `-` and `_`, not all digits. E.g. alias = "{DEFAULT_ALIAS}".'
+        )
+    history_prefix = s3.get("history_prefix", str, DEFAULT_HISTORY_PREFIX)
+    if not history_prefix.strip("/"):
+        raise ConfigError(
+            f"{path}: `s3.history_prefix` must name a folder of the bucket, e.g. "
+            f'history_prefix = "{DEFAULT_HISTORY_PREFIX}".'
+        )
     return Settings(
         path=path,
         region=region,
+        alias=alias,
+        history_prefix=history_prefix.rstrip("/") + "/",
         bucket=s3.get("bucket", str),
         prefix=s3.get("prefix", str, ""),
         layer_prefix=naming.get("layer_prefix", str, ""),
@@ -264,7 +295,16 @@ def load_config(
         layers[address] = layer
 
     _check_overrides_name_targets(settings, set(repository), set(wanted_layers))
-    return DeployConfig(settings.path, settings.region, settings.bucket, settings.prefix, layers, functions)
+    return DeployConfig(
+        settings.path,
+        settings.region,
+        settings.bucket,
+        settings.prefix,
+        layers,
+        functions,
+        alias=settings.alias,
+        history_prefix=settings.history_prefix,
+    )
 
 
 def creation_setting(config: DeployConfig, function: FunctionConfig, key: str) -> int:

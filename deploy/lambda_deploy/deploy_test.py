@@ -410,8 +410,13 @@ def test_the_plan_is_an_ordered_list_of_instructions_that_apply_carries_out(
         ("publish_layer", "test-framework"),
         ("update_code", "api-handler"),
         ("set_layers", "api-handler"),
+        ("publish_version", "api-handler"),
+        ("point_alias", "api-handler"),
         ("update_code", "thumbnail"),
         ("set_layers", "thumbnail"),
+        ("publish_version", "thumbnail"),
+        ("point_alias", "thumbnail"),
+        ("record_deploy", first.summary["deploy_id"]),
     ]
     workspace.deploy("apply", "--endpoint-url", emulator.endpoint_url)
     workspace.edit("framework", "python/test_common_framework/utils.py", add_comment)
@@ -420,22 +425,40 @@ def test_the_plan_is_an_ordered_list_of_instructions_that_apply_carries_out(
     plan = workspace.deploy("plan", "--endpoint-url", emulator.endpoint_url)
     run = workspace.deploy("apply", "--endpoint-url", emulator.endpoint_url)
 
-    expected = [
-        ("publish_layer", "test-framework"),
-        ("set_layers", "api-handler"),
-        ("update_code", "thumbnail"),
-        ("set_layers", "thumbnail"),
-    ]
-    assert [(i["action"], i["subject"]) for i in plan.summary["instructions"]] == expected
+    def expected(deploy_id: str) -> list[tuple[str, str]]:
+        return [
+            ("publish_layer", "test-framework"),
+            ("set_layers", "api-handler"),
+            ("publish_version", "api-handler"),
+            ("point_alias", "api-handler"),
+            ("update_code", "thumbnail"),
+            ("set_layers", "thumbnail"),
+            ("publish_version", "thumbnail"),
+            ("point_alias", "thumbnail"),
+            ("record_deploy", deploy_id),
+        ]
+
+    assert [(i["action"], i["subject"]) for i in plan.summary["instructions"]] == expected(
+        plan.summary["deploy_id"]
+    )
     assert "1. publish layer test-framework (" in plan.output
     assert "2. set the layers of api-handler to [test-pypi:1, test-framework:(new)]" in plan.output
-    assert "3. update the code of thumbnail from " in plan.output
-    assert [(i["action"], i["subject"]) for i in run.summary["instructions"]] == expected
+    assert "4. point api-handler:live at the new version (now version 1)" in plan.output
+    assert "5. update the code of thumbnail from " in plan.output
+    assert [(i["action"], i["subject"]) for i in run.summary["instructions"]] == expected(
+        run.summary["deploy_id"]
+    )
+    deploy_id = run.summary["deploy_id"]
     assert [i["did"] for i in run.summary["instructions"]] == [
         "published test-framework version 2",
         "set the layers of api-handler to [test-pypi:1, test-framework:2]",
+        "published version 2 of api-handler",
+        "pointed api-handler:live at version 2",
         "updated the code of thumbnail",
         "set the layers of thumbnail to [test-pypi:1, test-framework:2]",
+        "published version 2 of thumbnail",
+        "pointed thumbnail:live at version 2",
+        f"recorded deploy {deploy_id} in s3://{BUCKET}/deploy-history/{deploy_id}.json",
     ]
     assert (
         "Applied:\n  1. published test-framework version 2\n  2. set the layers of api-handler" in run.output

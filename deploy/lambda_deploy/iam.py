@@ -8,12 +8,15 @@ deploy/iam-policy.json is that output, checked by a test against the BUILD files
 What each grant is for (the AWS Lambda and S3 service authorization references):
 
 - functions: `GetFunction` (read code digest, layers, revision; the waiters poll it too),
-  `UpdateFunctionCode`, `UpdateFunctionConfiguration` (the layer list);
+  `UpdateFunctionCode`, `UpdateFunctionConfiguration` (the layer list), `ListVersionsByFunction`
+  and `PublishVersion` (a version per deploy), `GetAlias`, `CreateAlias` and `UpdateAlias` (the
+  alias callers invoke, which IAM checks against the function's own ARN);
 - layers: `ListLayerVersions` and `PublishLayerVersion` on the layer, `GetLayerVersion` on its
   versions (to find a version with the same bytes, and to attach a version to a function);
 - the bucket: `s3:ListBucket` (HeadBucket; it also makes a missing object a 404 rather than 403),
   `s3:GetObject` (HeadObject, and Lambda reads the zip as the caller) and `s3:PutObject` under
-  the prefix only.
+  the artifacts prefix and the deploy history's prefix only (one record per deploy, read back by
+  `history`).
 
 Creating functions, buckets and roles happens only on the local emulator; on AWS infrastructure
 code owns them, so the policy grants none of it.
@@ -25,7 +28,17 @@ from typing import Any
 
 from lambda_deploy.config import DeployConfig
 
-FUNCTION_ACTIONS = ("lambda:GetFunction", "lambda:UpdateFunctionCode", "lambda:UpdateFunctionConfiguration")
+FUNCTION_ACTIONS = (
+    "lambda:GetFunction",
+    "lambda:UpdateFunctionCode",
+    "lambda:UpdateFunctionConfiguration",
+    "lambda:ListVersionsByFunction",
+    "lambda:PublishVersion",
+    # On the function's own ARN: IAM checks alias actions against the function they belong to.
+    "lambda:GetAlias",
+    "lambda:CreateAlias",
+    "lambda:UpdateAlias",
+)
 LAYER_ACTIONS = ("lambda:ListLayerVersions", "lambda:PublishLayerVersion")
 LAYER_VERSION_ACTIONS = ("lambda:GetLayerVersion",)
 BUCKET_ACTIONS = ("s3:ListBucket",)
@@ -61,6 +74,7 @@ def deploy_policy(config: DeployConfig, account: str = ANY_ACCOUNT) -> dict[str,
         ),
         _allow("FindTheArtifactsBucket", BUCKET_ACTIONS, [bucket_arn]),
         _allow("StoreLargeArtifacts", OBJECT_ACTIONS, [f"{bucket_arn}/{config.prefix}*"]),
+        _allow("KeepTheDeployHistory", OBJECT_ACTIONS, [f"{bucket_arn}/{config.history_prefix}*"]),
     ]
     return {"Version": "2012-10-17", "Statement": [s for s in statements if s["Resource"]]}
 

@@ -59,7 +59,16 @@ def required(service: str, operation: str, params: dict[str, Any], region: str) 
         return [Permission("s3:GetObject", f"{s3_arn}{code['S3Bucket']}/{code['S3Key']}")]
 
     key = (service, operation)
-    if key in (("lambda", "GetFunction"), ("lambda", "GetFunctionConfiguration")):
+    if key in (
+        ("lambda", "GetFunction"),
+        ("lambda", "GetFunctionConfiguration"),
+        ("lambda", "ListVersionsByFunction"),
+        ("lambda", "PublishVersion"),
+        # Alias actions are checked against the function (the alias is a sub-resource of it).
+        ("lambda", "GetAlias"),
+        ("lambda", "CreateAlias"),
+        ("lambda", "UpdateAlias"),
+    ):
         return [Permission(f"lambda:{operation}", function(params["FunctionName"]))]
     if key == ("lambda", "UpdateFunctionCode"):
         return [Permission("lambda:UpdateFunctionCode", function(params["FunctionName"])), *from_s3(params)]
@@ -79,7 +88,7 @@ def required(service: str, operation: str, params: dict[str, Any], region: str) 
         return [
             Permission("lambda:GetLayerVersion", f"{layer(params['LayerName'])}:{params['VersionNumber']}")
         ]
-    if key == ("s3", "HeadBucket"):
+    if key in (("s3", "HeadBucket"), ("s3", "ListObjectsV2")):
         return [Permission("s3:ListBucket", f"{s3_arn}{params['Bucket']}")]
     if key == ("s3", "HeadObject"):
         return [Permission("s3:GetObject", f"{s3_arn}{params['Bucket']}/{params['Key']}")]

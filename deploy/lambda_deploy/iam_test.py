@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 from lambda_deploy.cli import main
-from lambda_deploy.conftest import BUILT_DIST, AwsCalls, FrontedEmulator, Workspace
+from lambda_deploy.config import DEFAULT_HISTORY_PREFIX
+from lambda_deploy.conftest import BUILT_DIST, AwsCalls, FrontedEmulator, Workspace, add_comment
 from lambda_deploy.iam_rules import grants_used, statements
 
 COMMITTED_POLICY = Path("deploy/iam-policy.json")
@@ -50,19 +51,25 @@ def test_the_policy_names_each_function_layer_and_the_bucket_and_nothing_else(wo
         f"test-{key}" for key in workspace.artifacts if workspace.metadata(key)["kind"] == "layer"
     }
     # Wildcards only where AWS puts something the tool cannot know: the account, a layer's
-    # version numbers, and the digests that name the artifacts in the bucket.
+    # version numbers, the digests that name the artifacts in the bucket, and the ids of the
+    # deploys in the history.
     assert {r.replace(":*:", ":ACCOUNT:") for r in resources if "*" in r.replace(":*:", ":ACCOUNT:")} == {
         *(f"arn:aws:lambda:eu-west-1:ACCOUNT:layer:{name}:*" for name in layers),
         "arn:aws:s3:::test-artifacts/artifacts/*",
+        f"arn:aws:s3:::test-artifacts/{DEFAULT_HISTORY_PREFIX}*",
     }
 
 
 @pytest.mark.usefixtures("infrastructure")
-def test_a_first_and_a_no_op_deploy_use_every_grant_and_need_nothing_else(
+def test_a_first_a_no_op_and_a_changing_deploy_and_history_use_every_grant_and_need_nothing_else(
     workspace: Workspace, emulator: FrontedEmulator, aws_calls: AwsCalls
 ) -> None:
     assert workspace.deploy("apply", "--endpoint-url", emulator.endpoint_url).exit_code == 0
     assert workspace.deploy("apply", "--endpoint-url", emulator.endpoint_url).exit_code == 0
+    # A new version of each function: each moves an alias that exists.
+    workspace.edit("framework", "python/test_common_framework/utils.py", add_comment)
+    assert workspace.deploy("apply", "--endpoint-url", emulator.endpoint_url).exit_code == 0
+    assert workspace.deploy("history", "--endpoint-url", emulator.endpoint_url).exit_code == 0
 
     assert aws_calls.calls and not aws_calls.problems(), aws_calls.problems()
     policy = json.loads(iam_policy(workspace.config, workspace.dist))

@@ -13,8 +13,9 @@ from typing import Any, Union
 
 from lambda_artifacts.size_limit import human_size
 from lambda_deploy.artifacts import Artifact
-from lambda_deploy.aws import Code, LayerVersion
+from lambda_deploy.aws import AliasState, Code, FunctionVersion, LayerVersion
 from lambda_deploy.config import FunctionConfig, LayerConfig
+from lambda_deploy.history import Commit
 
 
 @dataclass(frozen=True)
@@ -129,7 +130,78 @@ class SetLayers:
         return f"set the layers of {self.function.name} to [{layers}] (now [{before}])"
 
 
-Instruction = Union[EnsureBucket, UploadToS3, PublishLayer, CreateFunction, UpdateCode, SetLayers]
+@dataclass(frozen=True)
+class PublishVersion:
+    """Publishes the function's `$LATEST`, as the instructions before it leave it, as a version:
+    what the alias then points at. Lambda publishes only if the code is still the one this deploy
+    put there (CodeSha256) and nothing changed since it read the function (RevisionId)."""
+
+    function: FunctionConfig
+    code_sha256: str  # what $LATEST's code will be: the artifact's, or what is deployed
+
+    @property
+    def subject(self) -> str:
+        return self.function.name
+
+    def describe(self) -> str:
+        return f"publish a version of {self.function.name} (code {self.code_sha256[:12]}...)"
+
+
+@dataclass(frozen=True)
+class PointAlias:
+    """Moves the function's alias, with all its traffic, to a version: the one this plan
+    publishes, or one that already holds exactly what $LATEST holds."""
+
+    function: FunctionConfig
+    alias: str
+    version: FunctionVersion | None  # None: the version PublishVersion publishes just before
+    current: AliasState | None  # None: the alias does not exist yet
+
+    @property
+    def subject(self) -> str:
+        return self.function.name
+
+    def describe(self) -> str:
+        target = f"version {self.version.version}" if self.version else "the new version"
+        if self.current is None:
+            return f"create the alias {self.function.name}:{self.alias} at {target}"
+        weighted = " and its weighted traffic" if self.current.additional_weights else ""
+        return (
+            f"point {self.function.name}:{self.alias} at {target} "
+            f"(now version {self.current.function_version}{weighted})"
+        )
+
+
+@dataclass(frozen=True)
+class RecordDeploy:
+    """Writes what this deploy deployed to the history (history.py), after everything else: a
+    record exists only for a deploy that finished."""
+
+    deploy_id: str
+    bucket: str
+    key: str
+    commit: Commit
+    environment: str
+
+    @property
+    def subject(self) -> str:
+        return self.deploy_id
+
+    def describe(self) -> str:
+        return f"record deploy {self.deploy_id} ({self.commit.describe()}) in s3://{self.bucket}/{self.key}"
+
+
+Instruction = Union[
+    EnsureBucket,
+    UploadToS3,
+    PublishLayer,
+    CreateFunction,
+    UpdateCode,
+    SetLayers,
+    PublishVersion,
+    PointAlias,
+    RecordDeploy,
+]
 
 
 def short_layer_arn(arn: str) -> str:
@@ -138,7 +210,9 @@ def short_layer_arn(arn: str) -> str:
 
 
 # What a function's instructions act on; everything else comes before them.
-FUNCTION_INSTRUCTIONS = (CreateFunction, UpdateCode, SetLayers)
+FUNCTION_INSTRUCTIONS = (CreateFunction, UpdateCode, SetLayers, PublishVersion, PointAlias)
+# What runs after every function's instructions.
+LAST_INSTRUCTIONS = (RecordDeploy,)
 
 
 def action(instruction: Instruction) -> str:
@@ -154,7 +228,10 @@ def as_json(instruction: Instruction) -> dict[str, Any]:
         fields["sha256"] = instruction.artifact.sha256_hex
     if isinstance(instruction, (CreateFunction, SetLayers)):
         fields["layers"] = [ref.describe() for ref in instruction.layers]
-    if isinstance(instruction, UploadToS3):
+    if isinstance(instruction, (UploadToS3, RecordDeploy)):
         fields["s3_uri"] = f"s3://{instruction.bucket}/{instruction.key}"
+    if isinstance(instruction, PointAlias):
+        fields["alias"] = instruction.alias
+        fields["version"] = instruction.version.version if instruction.version else None
     fields["description"] = instruction.describe()
     return fields

@@ -1,9 +1,11 @@
 """The planner: reads what is deployed, compares digests, and writes the list of instructions.
 
-A layer gets a new version only if its zip's SHA-256 differs from the `CodeSha256` of the
-layer's latest version; a function's code is updated only if its zip differs from the
-function's `CodeSha256`; its layer list only if the desired versions, in configured order,
-differ from the current list. A rebuild that changed no bytes therefore plans nothing.
+A layer gets a new version only if its zip's SHA-256 differs from the `CodeSha256` of every
+version of the layer; a function's code is updated only if its zip differs from the function's
+`CodeSha256`; its layer list only if the desired versions, in configured order, differ from the
+current list. A function whose `$LATEST` changes gets a version published, and its alias moved
+there; one whose alias already points at a version the same as `$LATEST` gets nothing. A rebuild
+that changed no bytes therefore plans nothing, and records no deploy.
 
 The plan is decided here, once. apply (executor.py) carries it out and decides nothing, except
 how to recover when another deploy changes a function under it: then it asks this module again
@@ -14,20 +16,32 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import urlparse
 
 from lambda_deploy.artifacts import Artifact
-from lambda_deploy.aws import DIRECT_UPLOAD_LIMIT_BYTES, Aws, Code, FunctionState, LayerVersion
+from lambda_deploy.aws import (
+    DIRECT_UPLOAD_LIMIT_BYTES,
+    AliasState,
+    Aws,
+    Code,
+    FunctionState,
+    FunctionVersion,
+    LayerVersion,
+)
 from lambda_deploy.config import DeployConfig, FunctionConfig, LayerConfig, creation_setting
 from lambda_deploy.errors import ArtifactError, DeployError, MissingFunctionError, PlatformMismatchError
+from lambda_deploy.history import DEFAULT_ENVIRONMENT, Commit
 from lambda_deploy.instructions import (
     FUNCTION_INSTRUCTIONS,
     CreateFunction,
     EnsureBucket,
     Instruction,
     LayerRef,
+    PointAlias,
     PublishLayer,
+    PublishVersion,
+    RecordDeploy,
     SetLayers,
     UpdateCode,
     UploadToS3,
@@ -91,6 +105,30 @@ class FunctionStatus:
     function: FunctionConfig
     artifact: Artifact | None  # None: not built this time (--skip-missing); keep its code
     current: FunctionState | None  # None: it does not exist yet, and will be created
+    # `$LATEST` and the published versions, oldest first (none for a function to be created).
+    versions: tuple[FunctionVersion, ...] = ()
+    alias: AliasState | None = None  # None: no alias yet
+
+    @property
+    def latest(self) -> FunctionVersion | None:
+        return next((v for v in self.versions if v.version == "$LATEST"), None)
+
+    @property
+    def published(self) -> list[FunctionVersion]:
+        return [v for v in self.versions if v.version != "$LATEST"]
+
+    def version_of_latest(self) -> FunctionVersion | None:
+        """A published version that holds what `$LATEST` holds, if any: the alias' own if it
+        does (so that the alias never moves between equal versions), else the newest."""
+        latest = self.latest
+        same = [v for v in self.published if latest is not None and v.same_as(latest)]
+        on_alias = [v for v in same if self.alias is not None and v.version == self.alias.function_version]
+        return (on_alias or same[-1:] or [None])[0]
+
+    def alias_version(self) -> FunctionVersion | None:
+        if self.alias is None:
+            return None
+        return next((v for v in self.published if v.version == self.alias.function_version), None)
 
 
 @dataclass(frozen=True)
@@ -100,6 +138,7 @@ class Plan:
     layers: tuple[LayerStatus, ...]
     functions: tuple[FunctionStatus, ...]
     instructions: tuple[Instruction, ...]
+    deploy_id: str | None = None  # the history record's id, if this plan records one
 
     @property
     def changes_anything(self) -> bool:
@@ -109,8 +148,35 @@ class Plan:
         return [i for i in self.instructions if isinstance(i, FUNCTION_INSTRUCTIONS) and i.subject == name]
 
 
-def make_plan(config: DeployConfig, artifacts: dict[str, Artifact], aws: Aws, target: DeployTarget) -> Plan:
-    """Reads the current state; changes nothing."""
+def read_function(aws: Aws, status: FunctionStatus, alias: str) -> FunctionStatus:
+    """The function's versions and alias, read beside its state."""
+    if status.current is None:
+        return status
+    return replace(
+        status,
+        versions=tuple(aws.function_versions(status.function.name)),
+        alias=aws.alias(status.function.name, alias),
+    )
+
+
+@dataclass(frozen=True)
+class Recording:
+    """How a deploy that changes anything is recorded in the history (history.py)."""
+
+    deploy_id: str
+    commit: Commit
+    environment: str = DEFAULT_ENVIRONMENT
+
+
+def make_plan(
+    config: DeployConfig,
+    artifacts: dict[str, Artifact],
+    aws: Aws,
+    target: DeployTarget,
+    recording: Recording | None = None,
+) -> Plan:
+    """Reads the current state; changes nothing. With `recording`, a plan that changes anything
+    ends by writing the deploy's record."""
     staging = Staging(config, aws)
     layers: dict[str, LayerStatus] = {}
     publishing: list[Instruction] = []
@@ -156,14 +222,28 @@ def make_plan(config: DeployConfig, artifacts: dict[str, Artifact], aws: Aws, ta
                 f"Function {name!r} must be created, but its artifact was not built. Build it "
                 f"(`./pants package {function.address}`), then rerun. Nothing was changed."
             )
-        functions.append(FunctionStatus(function, artifact, current))
+        functions.append(read_function(aws, FunctionStatus(function, artifact, current), config.alias))
 
     function_steps: list[Instruction] = []
     for status in functions:
         refs = tuple(layers[key].ref for key in status.function.layers)
         function_steps += function_instructions(status, refs, staging)
-    instructions = staging.instructions(target) + publishing + function_steps
-    return Plan(target, config, tuple(layers.values()), tuple(functions), tuple(instructions))
+    record: list[Instruction] = []
+    if (publishing or function_steps) and recording is not None:
+        staging.require_bucket("the deploy history")
+        key = f"{config.history_prefix}{recording.deploy_id}.json"
+        record.append(
+            RecordDeploy(recording.deploy_id, config.bucket, key, recording.commit, recording.environment)
+        )
+    instructions = staging.instructions(target) + publishing + function_steps + record
+    return Plan(
+        target,
+        config,
+        tuple(layers.values()),
+        tuple(functions),
+        tuple(instructions),
+        recording.deploy_id if record and recording else None,
+    )
 
 
 def check_platform(config: DeployConfig, function: FunctionConfig, current: FunctionState) -> None:
@@ -192,8 +272,10 @@ def same_bytes(versions: list[LayerVersion], artifact: Artifact) -> LayerVersion
 def function_instructions(
     status: FunctionStatus, layers: tuple[LayerRef, ...], staging: Staging
 ) -> list[Instruction]:
-    """What it takes to bring one function to its artifact and layers."""
+    """What it takes to bring one function to its artifact and layers, and its alias to a version
+    that holds them."""
     function, artifact, current = status.function, status.artifact, status.current
+    alias = staging.config.alias
     if current is None:
         assert artifact is not None
         return [
@@ -204,14 +286,28 @@ def function_instructions(
                 layers,
                 memory_mb=creation_setting(staging.config, function, "memory_mb"),
                 timeout_seconds=creation_setting(staging.config, function, "timeout_seconds"),
-            )
+            ),
+            PublishVersion(function, artifact.code_sha256),
+            PointAlias(function, alias, None, None),
         ]
     steps: list[Instruction] = []
+    code_sha256 = current.code_sha256
     if artifact is not None and current.code_sha256 != artifact.code_sha256:
         steps.append(UpdateCode(function, artifact, staging.code(artifact, f"functions/{function.name}")))
+        code_sha256 = artifact.code_sha256
     wanted = tuple(ref.version.arn if ref.version else None for ref in layers)
     if current.layer_arns != wanted:
         steps.append(SetLayers(function, layers, current.layer_arns))
+    # $LATEST as it will be: a new version for it, unless one already holds it.
+    existing = None if steps else status.version_of_latest()
+    if existing is None:
+        steps += [PublishVersion(function, code_sha256), PointAlias(function, alias, None, status.alias)]
+    elif (
+        status.alias is None
+        or status.alias.function_version != existing.version
+        or status.alias.additional_weights
+    ):
+        steps.append(PointAlias(function, alias, existing, status.alias))
     return steps
 
 
@@ -223,6 +319,7 @@ class Staging:
         self.config, self.aws = config, aws
         self.uploads: dict[str, UploadToS3] = {}
         self._bucket_exists: bool | None = None
+        self._bucket_needed_for: str | None = None  # besides uploads: e.g. the deploy history
 
     def code(self, artifact: Artifact, kind: str) -> Code:
         if not needs_s3(artifact):
@@ -237,15 +334,22 @@ class Staging:
             self._bucket_exists = self.aws.bucket_exists(bucket)
         return bool(self._bucket_exists) and self.aws.object_size(bucket, key) == artifact.zipped_bytes
 
+    def require_bucket(self, what: str) -> None:
+        self._bucket_needed_for = what
+        if self._bucket_exists is None:
+            self._bucket_exists = self.aws.bucket_exists(self.config.bucket)
+
     def instructions(self, target: DeployTarget) -> list[Instruction]:
-        if not self.uploads:
+        if not self.uploads and self._bucket_needed_for is None:
             return []
         steps: list[Instruction] = []
         if not self._bucket_exists:
             if not target.creates_missing:
+                uses = ["artifacts over 50 MB are published from it"] if self.uploads else []
+                uses += [f"it keeps {self._bucket_needed_for}"] if self._bucket_needed_for else []
                 raise DeployError(
                     f"The S3 bucket {self.config.bucket!r} ([s3] bucket in {self.config.path}) does "
-                    f"not exist in {self.config.region}; artifacts over 50 MB are published from it. "
+                    f"not exist in {self.config.region}; {' and '.join(uses)}. "
                     f"Create it, or name an existing bucket there. Nothing was changed."
                 )
             steps.append(EnsureBucket(self.config.bucket))

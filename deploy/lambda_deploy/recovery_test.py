@@ -19,7 +19,7 @@ from lambda_deploy.apply import MAX_ATTEMPTS, Executor
 from lambda_deploy.artifacts import Artifact
 from lambda_deploy.aws import Aws, FunctionState
 from lambda_deploy.cli import main
-from lambda_deploy.config import load_config
+from lambda_deploy.config import DEFAULT_ALIAS, load_config
 from lambda_deploy.conftest import (
     BUCKET,
     FUNCTIONS,
@@ -239,6 +239,13 @@ def test_two_applies_at_once_converge_on_one_version_of_each_layer(
             assert f"{LAYER_NAMES[key]}:{same[0]}" in function_layers(aws, name)
     for name in FUNCTIONS:
         assert code_sha256(aws, name) == Artifact(workspace.artifacts[name], name).code_sha256
+        # One version of the one $LATEST, whichever deploy published it, and the alias on it.
+        versions = aws.lambda_client.list_versions_by_function(FunctionName=name)["Versions"]
+        assert sorted(v["Version"] for v in versions) == ["$LATEST", "1"]
+        alias = aws.lambda_client.get_alias(FunctionName=name, Name=DEFAULT_ALIAS)
+        assert alias["FunctionVersion"] == "1" and not alias.get("RoutingConfig", {}).get(
+            "AdditionalVersionWeights"
+        )
 
     again = workspace.deploy("apply", "--endpoint-url", emulator.endpoint_url)
 

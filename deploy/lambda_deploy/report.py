@@ -7,7 +7,8 @@ from typing import Any
 from lambda_artifacts.size_limit import UNZIPPED_LIMIT_BYTES, human_size
 from lambda_deploy.apply import ApplyResult
 from lambda_deploy.artifacts import Artifact
-from lambda_deploy.instructions import CreateFunction, SetLayers, UpdateCode, as_json
+from lambda_deploy.history import DeployRecord
+from lambda_deploy.instructions import CreateFunction, PointAlias, SetLayers, UpdateCode, as_json
 from lambda_deploy.plan import FunctionStatus, LayerStatus, Plan
 from lambda_deploy.preflight import FunctionSize
 
@@ -55,13 +56,40 @@ def plan_text(plan: Plan, sizes: list[FunctionSize]) -> str:
     return "\n".join(lines)
 
 
+def _alias_action(plan: Plan, status: FunctionStatus) -> str:
+    steps = plan.for_function(status.function.name)
+    return "moved" if any(isinstance(step, PointAlias) for step in steps) else "unchanged"
+
+
 def result_text(plan: Plan, result: ApplyResult) -> str:
     # What each instruction did was printed as it finished (progress.py).
-    lines = ["", f"Uploaded: {human_size(result.uploaded_bytes)}.", "", "Functions and their layers:"]
+    lines = ["", f"Uploaded: {human_size(result.uploaded_bytes)}.", "", "Functions, their alias and layers:"]
     for status in plan.functions:
         name = status.function.name
-        lines.append(f"  {name} (code {_code_action(plan, status)}, layers {_layers_action(plan, status)}):")
+        version = result.alias_versions.get(name)
+        alias = f"{name}:{plan.config.alias} -> version {version.version}" if version else "no alias"
+        lines.append(
+            f"  {name} (code {_code_action(plan, status)}, layers {_layers_action(plan, status)}, "
+            f"{alias} {_alias_action(plan, status)}):"
+        )
         lines += [f"    {arn}" for arn in result.function_layers[name]]
+    if result.deploy_id:
+        lines += ["", f"Recorded as deploy {result.deploy_id} (`./pants run deploy -- history`)."]
+    return "\n".join(lines)
+
+
+def history_text(records: list[DeployRecord], where: str) -> str:
+    if not records:
+        return f"No deploys recorded in {where}."
+    lines = [f"Deploys recorded in {where}, newest first:", ""]
+    for record in records:
+        lines.append(
+            f"{record.deploy_id}  {record.kind:<8} {record.environment}  {record.time}  {record.commit.describe()}"
+        )
+        changed = ", ".join(record.changed) or "nothing"
+        versions = ", ".join(f"{name}:{f.version}" for name, f in sorted(record.functions.items()))
+        lines.append(f"    changed: {changed}")
+        lines.append(f"    {record.alias} -> {versions}")
     return "\n".join(lines)
 
 
@@ -96,6 +124,14 @@ def markdown(summary: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _alias_version(status: FunctionStatus, result: ApplyResult | None) -> str | None:
+    """After apply, the version the alias points at; for plan, where it points now."""
+    if result is not None:
+        version = result.alias_versions.get(status.function.name)
+        return version.version if version else None
+    return status.alias.function_version if status.alias else None
+
+
 def summary(plan: Plan, sizes: list[FunctionSize], result: ApplyResult | None) -> dict[str, Any]:
     """Machine-readable: the instructions, and what was (for plan: would be) published, updated,
     left unchanged."""
@@ -120,6 +156,8 @@ def summary(plan: Plan, sizes: list[FunctionSize], result: ApplyResult | None) -
             "code": _code_action(plan, status),
             "layers": _layers_action(plan, status),
             "layer_arns": list(result.function_layers[status.function.name]) if result else None,
+            "alias": _alias_action(plan, status),
+            "alias_version": _alias_version(status, result),
         }
         for status in plan.functions
     ]
@@ -132,6 +170,7 @@ def summary(plan: Plan, sizes: list[FunctionSize], result: ApplyResult | None) -
             fields["did"] = outcome.did
     return {
         "command": "apply" if result else "plan",
+        "deploy_id": result.deploy_id if result else plan.deploy_id,
         "target": plan.target.description,
         "region": plan.config.region,
         "instructions": instructions,

@@ -13,7 +13,14 @@ The front forwards every request to moto over real HTTP and adds, each one optio
   `LastUpdateStatus: InProgress`, for that long; meanwhile another code or configuration update
   gets 409 `ResourceConflictException`, as on Lambda. And `RevisionId`, which moto lacks: every
   change makes a new one, and an update that sends a stale one gets 412
-  `PreconditionFailedException`.
+  `PreconditionFailedException`. PublishVersion is refused the same ways, and with a
+  `CodeSha256` other than `$LATEST`'s (400 `InvalidParameterValueException`), which moto ignores.
+  And as on Lambda, PublishVersion publishes nothing new when `$LATEST`'s code and configuration
+  equal the latest version's: moto publishes again after any update, even one that changed
+  nothing. A CreateAlias of an alias that exists gets Lambda's 409 `ResourceConflictException`
+  (moto's code is `ConflictException`).
+  An alias gets a new `RevisionId` at every change, and an UpdateAlias that sends a stale one
+  gets 412 (moto keeps one for ever and checks none).
 
 See https://docs.aws.amazon.com/lambda/latest/dg/functions-states.html.
 """
@@ -48,6 +55,11 @@ OPERATIONS = [
         "UpdateFunctionConfiguration",
     ),
     ("PUT", re.compile(r"/2015-03-31/functions/(?P<name>[^/?]+)/code/?$"), "UpdateFunctionCode"),
+    ("POST", re.compile(r"/2015-03-31/functions/(?P<name>[^/?]+)/versions/?$"), "PublishVersion"),
+    ("GET", re.compile(r"/2015-03-31/functions/(?P<name>[^/?]+)/versions/?$"), "ListVersionsByFunction"),
+    ("POST", re.compile(r"/2015-03-31/functions/(?P<name>[^/?]+)/aliases/?$"), "CreateAlias"),
+    ("GET", re.compile(r"/2015-03-31/functions/(?P<name>[^/?]+)/aliases/[^/?]+/?$"), "GetAlias"),
+    ("PUT", re.compile(r"/2015-03-31/functions/(?P<name>[^/?]+)/aliases/[^/?]+/?$"), "UpdateAlias"),
     ("POST", re.compile(r"/2018-10-31/layers/(?P<name>[^/?]+)/versions/?$"), "PublishLayerVersion"),
     ("GET", re.compile(r"/2018-10-31/layers/(?P<name>[^/?]+)/versions/?$"), "ListLayerVersions"),
     ("GET", re.compile(r"/2018-10-31/layers/(?P<name>[^/?]+)/versions/\d+/?$"), "GetLayerVersion"),
@@ -55,6 +67,20 @@ OPERATIONS = [
 
 
 UPDATES = ("UpdateFunctionCode", "UpdateFunctionConfiguration")
+# Changes to a function that Lambda makes one at a time, and refuses while another is under way.
+CHANGES = (*UPDATES, "CreateFunction", "PublishVersion")
+ALIAS_CHANGES = ("CreateAlias", "UpdateAlias")
+# What Lambda compares to decide that `$LATEST` is the same as its latest published version.
+VERSIONED = (
+    "CodeSha256",
+    "Runtime",
+    "Handler",
+    "MemorySize",
+    "Timeout",
+    "Environment",
+    "Architectures",
+    "Role",
+)
 
 
 def _error(status: int, code: str, message: str) -> tuple[int, list[tuple[str, str]], bytes]:
@@ -103,6 +129,8 @@ class LambdaFront:
         self._pending_until: dict[str, float] = {}
         self._updating_until: dict[str, float] = {}
         self._revisions: dict[str, str] = {}
+        self._code: dict[str, str] = {}  # CodeSha256 of each function's $LATEST, as last answered
+        self._alias_revisions: dict[tuple[str, str], str] = {}
         front = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -165,14 +193,23 @@ class LambdaFront:
             body = self.rewrite(op, name, body)
         # Lambda takes one change to a function at a time: check, forward and record a change
         # as one step. Reads, and the latency above, stay concurrent.
-        changes = self.update_seconds and op in (*UPDATES, "CreateFunction")
+        changes = self.update_seconds and op in (*CHANGES, *ALIAS_CHANGES)
         with self._changes if changes else contextlib.nullcontext():
             if changes and name is not None:
                 with self._lock:
-                    refusal = self._refuse_update(op, name, body)
+                    refusal = self._refuse_update(op, name, path, body)
                 if refusal is not None:
                     return refusal
+            if changes and op == "PublishVersion" and name is not None:
+                unchanged = self._latest_version_if_unchanged(name, headers)
+                if unchanged is not None:
+                    with self._lock:
+                        self.calls[op] += 1
+                    return 201, [("Content-Type", "application/json")], json.dumps(unchanged).encode()
             status, response_headers, data = self.forward(method, path, headers, body)
+            error_type = {k.lower(): v for k, v in response_headers}.get("x-amzn-errortype", "")
+            if op == "CreateAlias" and error_type.startswith("ConflictException"):
+                return _error(409, "ResourceConflictException", json.loads(data or b"{}").get("message", ""))
             with self._lock:
                 self.calls[op] += 1
                 if self.update_seconds and 200 <= status < 300:
@@ -182,8 +219,11 @@ class LambdaFront:
     # --- What Lambda does and moto does not -------------------------------------------------
 
     def _refuse_update(
-        self, op: str, name: str, body: bytes
+        self, op: str, name: str, path: str, body: bytes
     ) -> tuple[int, list[tuple[str, str]], bytes] | None:
+        request = json.loads(body or b"{}")
+        if op in ALIAS_CHANGES:
+            return self._refuse_alias_update(op, name, path, request)
         now = time.monotonic()
         if now < self._pending_until.get(name, 0) or now < self._updating_until.get(name, 0):
             self.conflicts[op] += 1
@@ -193,15 +233,41 @@ class LambdaFront:
                 f"The operation cannot be performed at this time. An update is in progress for "
                 f"resource: {name}",
             )
-        sent = json.loads(body or b"{}").get("RevisionId")
+        sent = request.get("RevisionId")
         if sent is not None and sent != self._revision(name):
+            return self._stale(op)
+        code = request.get("CodeSha256")
+        if op == "PublishVersion" and code is not None and name in self._code and code != self._code[name]:
             self.stale_revisions[op] += 1
             return _error(
-                412,
-                "PreconditionFailedException",
-                "The Revision Id provided does not match the latest Revision Id. Call the "
-                "GetFunction/GetAlias API to retrieve the latest Revision Id",
+                400,
+                "InvalidParameterValueException",
+                f"CodeSHA256 ({code}) is different from current CodeSHA256 in $LATEST "
+                f"({self._code[name]}). Please try again with the CodeSHA256 in $LATEST.",
             )
+        return None
+
+    def _stale(self, op: str) -> tuple[int, list[tuple[str, str]], bytes]:
+        self.stale_revisions[op] += 1
+        return _error(
+            412,
+            "PreconditionFailedException",
+            "The Revision Id provided does not match the latest Revision Id. Call the "
+            "GetFunction/GetAlias API to retrieve the latest Revision Id",
+        )
+
+    def _refuse_alias_update(
+        self, op: str, name: str, path: str, request: dict[str, Any]
+    ) -> tuple[int, list[tuple[str, str]], bytes] | None:
+        alias = (
+            request.get("Name")
+            if op == "CreateAlias"
+            else unquote(urlparse(path).path.rstrip("/").rsplit("/", 1)[1])
+        )
+        sent = request.get("RevisionId")
+        current = self._alias_revisions.get((name, alias))
+        if op == "UpdateAlias" and sent is not None and current is not None and sent != current:
+            return self._stale(op)
         return None
 
     def _revision(self, name: str) -> str:
@@ -211,6 +277,8 @@ class LambdaFront:
     def _lambda_states(self, op: str, name: str | None, request: bytes, data: bytes) -> bytes:
         if op == "CreateFunction":
             name = json.loads(request)["FunctionName"]
+        if name is not None and op in (*ALIAS_CHANGES, "GetAlias"):
+            return self._alias_revision(op, name, data)
         if name is None or op not in (*UPDATES, "CreateFunction", "GetFunction", "GetFunctionConfiguration"):
             return data
         now = time.monotonic()
@@ -222,6 +290,8 @@ class LambdaFront:
             self._revisions[name] = str(uuid.uuid4())
         response = json.loads(data)
         configuration = response["Configuration"] if op == "GetFunction" else response
+        if configuration.get("Version", "$LATEST") == "$LATEST" and "CodeSha256" in configuration:
+            self._code[name] = configuration["CodeSha256"]
         pending = now < self._pending_until.get(name, 0)
         configuration["State"] = "Pending" if pending else "Active"
         if pending:
@@ -230,6 +300,34 @@ class LambdaFront:
             updating = now < self._updating_until.get(name, 0)
             configuration["LastUpdateStatus"] = "InProgress" if updating else "Successful"
         configuration["RevisionId"] = self._revision(name)
+        return json.dumps(response).encode()
+
+    def _latest_version_if_unchanged(self, name: str, headers: dict[str, str]) -> dict[str, Any] | None:
+        """The latest published version, if `$LATEST` has the same code and configuration."""
+        signed = {k: v for k, v in headers.items() if k.lower() in ("authorization", "x-amz-date")}
+        status, _, data = self.forward("GET", f"/2015-03-31/functions/{name}/versions", signed, b"")
+        if status != 200:
+            return None
+        versions = json.loads(data)["Versions"]
+        latest = next((v for v in versions if v["Version"] == "$LATEST"), None)
+        published = sorted(
+            (v for v in versions if v["Version"] != "$LATEST"), key=lambda v: int(v["Version"])
+        )
+        if latest is None or not published:
+            return None
+
+        def content(configuration: dict[str, Any]) -> tuple:
+            layers = tuple(layer["Arn"] for layer in configuration.get("Layers", []))
+            return (layers, *(json.dumps(configuration.get(key), sort_keys=True) for key in VERSIONED))
+
+        return published[-1] if content(latest) == content(published[-1]) else None
+
+    def _alias_revision(self, op: str, name: str, data: bytes) -> bytes:
+        response = json.loads(data)
+        key = (name, response["Name"])
+        if op in ALIAS_CHANGES or key not in self._alias_revisions:
+            self._alias_revisions[key] = str(uuid.uuid4())
+        response["RevisionId"] = self._alias_revisions[key]
         return json.dumps(response).encode()
 
     def forward(
