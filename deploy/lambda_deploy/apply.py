@@ -36,7 +36,14 @@ from lambda_deploy.instructions import (
     UploadToS3,
     short_layer_arn,
 )
-from lambda_deploy.plan import Plan, Staging, function_instructions, read_function, same_bytes
+from lambda_deploy.plan import (
+    Plan,
+    Staging,
+    function_instructions,
+    read_function,
+    rollback_instructions,
+    same_bytes,
+)
 from lambda_deploy.progress import Outcome, Progress, label
 
 logger = logging.getLogger(__name__)
@@ -226,12 +233,20 @@ class Executor:
         )
         fresh = read_function(self.aws, replace(status, current=current), self.plan.config.alias)
         self._aliases[name] = fresh.alias
-        steps = function_instructions(fresh, refs, Staging(self.plan.config, self.aws))
+        if self.plan.kind == "rollback":
+            steps = rollback_instructions(fresh, self.plan.config.alias, self._rollback_version(chain))
+        else:
+            steps = function_instructions(fresh, refs, Staging(self.plan.config, self.aws))
         open_indices = [index for index in chain if index not in self.progress.outcomes]
         groups: list[tuple[int, list[Instruction]]] = [(index, []) for index in open_indices]
         for number, step in enumerate(steps):
             groups[min(number, len(groups) - 1)][1].append(step)
         return [(index, group) for index, group in groups if group]
+
+    def _rollback_version(self, chain: list[int]) -> FunctionVersion:
+        (step,) = (self.plan.instructions[index] for index in chain)
+        assert isinstance(step, PointAlias) and step.version is not None
+        return step.version
 
     def _run_groups(self, groups: list[tuple[int, list[Instruction]]]) -> None:
         for index, steps in groups:
@@ -427,9 +442,17 @@ class Executor:
         changed += sorted(
             step.layer.name for step in self.plan.instructions if isinstance(step, PublishLayer)
         )
+        if instruction.kind == "rollback":
+            # The bytes now live are the restored deploy's.
+            assert instruction.rolled_back_to is not None
+            restored = History(self.aws, instruction.bucket, config.history_prefix).read(
+                instruction.rolled_back_to
+            )
+            artifacts, layers = restored.artifacts, restored.layers
         record = DeployRecord(
             deploy_id=instruction.deploy_id,
-            kind="apply",
+            kind=instruction.kind,
+            rolled_back_to=instruction.rolled_back_to,
             environment=instruction.environment,
             region=config.region,
             alias=config.alias,

@@ -1,6 +1,7 @@
 """./pants run deploy -- plan|apply [--local | --endpoint-url URL | --aws] [--json]
 ./pants run deploy -- plan --detailed-exitcode
 ./pants run deploy -- history [--json]
+./pants run deploy -- rollback [--to DEPLOY_ID]
 ./pants run deploy -- invoke NAME --event FILE|-
 ./pants run deploy -- iam-policy [--account ID]
 
@@ -8,7 +9,9 @@ Publishes the layers whose bytes changed, updates the functions whose code chang
 each function at its layers' right versions, publishes a version of each function that changed
 and moves its alias there, and records the deploy in the history. `plan` says what `apply` would
 do and changes nothing. The default target is a local emulator started for the run, so it needs
-no AWS account. `history` lists the deploys recorded, newest first. `invoke` runs one built
+no AWS account. `history` lists the deploys recorded, newest first; `rollback` moves every
+alias back to the versions of the deploy before the live one (or of the one named), building and
+uploading nothing. `invoke` runs one built
 function locally, with its layers, the way Lambda does. `iam-policy` prints the least-privilege
 IAM policy that `apply --aws` needs.
 """
@@ -30,10 +33,19 @@ from lambda_deploy.apply import Executor, Interrupted
 from lambda_deploy.aws import Aws, make_clients
 from lambda_deploy.config import DEFAULT_CONFIG, DEFAULT_DIST, DeployConfig, load_config, load_settings
 from lambda_deploy.emulator import LOCAL_CREDENTIALS, LocalEmulator
-from lambda_deploy.errors import DeployError
+from lambda_deploy.errors import ArtifactError, DeployError
 from lambda_deploy.history import History, current_commit, new_deploy_id
 from lambda_deploy.plan import DeployTarget, Recording, make_plan
-from lambda_deploy.report import history_text, markdown, plan_text, result_text, summary
+from lambda_deploy.report import (
+    history_text,
+    markdown,
+    plan_text,
+    result_text,
+    rollback_summary,
+    rollback_text,
+    summary,
+)
+from lambda_deploy.rollback import choose_deploy, make_rollback_plan
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +63,7 @@ EXIT_CHANGES_PENDING = 2
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="./pants run deploy --", description=__doc__.split("\n\n")[1])
     commands = parser.add_subparsers(
-        dest="command", required=True, metavar="{plan,apply,history,invoke,iam-policy}"
+        dest="command", required=True, metavar="{plan,apply,history,rollback,invoke,iam-policy}"
     )
     # Where the configuration and the built artifacts are: every command reads both.
     paths = argparse.ArgumentParser(add_help=False)
@@ -74,7 +86,15 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     where.add_argument("--aws", action="store_true", help="real AWS, with the standard credential chain")
     places.add_argument("--json", action="store_true", help="print a machine-readable summary on stdout")
     places.add_argument("-v", "--verbose", action="store_true", help="log every AWS call")
-    options = argparse.ArgumentParser(add_help=False, parents=[places])
+    parallel = argparse.ArgumentParser(add_help=False)
+    parallel.add_argument(
+        "--parallel",
+        type=_positive,
+        default=DEFAULT_PARALLEL,
+        metavar="N",
+        help=f"update up to N functions at a time, after the layers (default: {DEFAULT_PARALLEL})",
+    )
+    options = argparse.ArgumentParser(add_help=False, parents=[places, parallel])
     options.add_argument(
         "--summary-markdown",
         type=Path,
@@ -86,13 +106,6 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         action="store_true",
         help="leave deployed as they are the artifacts that were not built (CI builds only what changed)",
     )
-    options.add_argument(
-        "--parallel",
-        type=_positive,
-        default=DEFAULT_PARALLEL,
-        metavar="N",
-        help=f"update up to N functions at a time, after the layers (default: {DEFAULT_PARALLEL})",
-    )
     plan = commands.add_parser("plan", parents=[options], help="say what apply would do; change nothing")
     plan.add_argument(
         "--detailed-exitcode",
@@ -101,6 +114,16 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     )
     history = commands.add_parser("history", parents=[places], help="list the deploys recorded, newest first")
     history.add_argument("--limit", type=_positive, metavar="N", help="only the newest N")
+    rollback = commands.add_parser(
+        "rollback",
+        parents=[places, parallel],
+        help="move every alias back to an earlier deploy's versions; build and upload nothing",
+    )
+    rollback.add_argument(
+        "--to",
+        metavar="DEPLOY_ID",
+        help="the deploy to restore (default: the one before the live one; `history` lists them)",
+    )
     commands.add_parser(
         "apply", parents=[options], help="publish what changed and set each function's layers"
     )
@@ -163,8 +186,28 @@ class Deployment:
         self.args = args
         self.executor: Executor | None = None
 
+    def rollback(self) -> int:
+        args = self.args
+        config = history_config(args)
+        human = sys.stderr if args.json else sys.stdout
+        with connect(choose_target(args), config) as (target, aws):
+            record = choose_deploy(History(aws, config.bucket, config.history_prefix), args.to)
+            plan = make_rollback_plan(config, record, aws, target, Recording(new_deploy_id(), record.commit))
+            print(rollback_text(plan, record), file=human, flush=True)
+            self.executor = Executor(
+                plan, aws, args.parallel, report=lambda line: print(line, file=human, flush=True)
+            )
+            result = self.executor.run()
+            if result.deploy_id:
+                print(f"\nRecorded as deploy {result.deploy_id}.", file=human)
+            if args.json:
+                print(json.dumps(rollback_summary(plan, record, result), indent=2))
+        return 0
+
     def run(self) -> int:
         args = self.args
+        if args.command == "rollback":
+            return self.rollback()
         config = load_config(args.config, args.dist, skip_missing=args.skip_missing)
         artifacts = preflight.load_artifacts(config)
         target = choose_target(args)
@@ -249,8 +292,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 1
 
 
+def history_config(args: argparse.Namespace) -> DeployConfig:
+    """What history and rollback need: deploy.toml, and the functions of the BUILD files as far
+    as dist/ knows them (none on a machine that has built nothing: the history says which)."""
+    try:
+        return load_config(args.config, args.dist, skip_missing=True)
+    except ArtifactError:
+        return load_settings(args.config).without_artifacts()
+
+
 def print_history(args: argparse.Namespace) -> int:
-    config = load_settings(args.config).without_artifacts()
+    config = history_config(args)
     with connect(choose_target(args), config) as (target, aws):
         records = History(aws, config.bucket, config.history_prefix).newest(args.limit)
         if args.json:

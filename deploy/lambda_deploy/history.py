@@ -83,7 +83,7 @@ class DeployedLayer:
 @dataclass(frozen=True)
 class DeployRecord:
     deploy_id: str
-    kind: str  # "apply" (later: "rollback", "promote")
+    kind: str  # "apply" or "rollback"
     environment: str
     region: str
     alias: str
@@ -93,6 +93,7 @@ class DeployRecord:
     layers: dict[str, DeployedLayer]  # by AWS name
     artifacts: dict[str, str]  # the SHA-256 (hex) of every zip deployed, by target address
     changed: tuple[str, ...] = field(default_factory=tuple)  # what this deploy changed, by AWS name
+    rolled_back_to: str | None = None  # a rollback: the deploy whose versions it restored
 
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -122,6 +123,7 @@ class DeployRecord:
                 layers={name: DeployedLayer(**layer) for name, layer in data["layers"].items()},
                 artifacts=dict(data["artifacts"]),
                 changed=tuple(data.get("changed", ())),
+                rolled_back_to=data.get("rolled_back_to"),
             )
         except (KeyError, TypeError) as e:
             raise DeployError(

@@ -182,6 +182,8 @@ class RecordDeploy:
     key: str
     commit: Commit
     environment: str
+    kind: str = "apply"
+    rolled_back_to: str | None = None
 
     @property
     def subject(self) -> str:

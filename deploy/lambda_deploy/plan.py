@@ -139,6 +139,9 @@ class Plan:
     functions: tuple[FunctionStatus, ...]
     instructions: tuple[Instruction, ...]
     deploy_id: str | None = None  # the history record's id, if this plan records one
+    # What a function that lost a race gets planned again to: its artifact and layers (apply),
+    # or the version a rollback restores (rollback.py).
+    kind: str = "apply"
 
     @property
     def changes_anything(self) -> bool:
@@ -309,6 +312,15 @@ def function_instructions(
     ):
         steps.append(PointAlias(function, alias, existing, status.alias))
     return steps
+
+
+def rollback_instructions(status: FunctionStatus, alias: str, version: FunctionVersion) -> list[Instruction]:
+    """A rollback's one step for a function: its alias, with all its traffic, to `version`,
+    unless it is there already."""
+    current = status.alias
+    if current is not None and current.function_version == version.version and not current.additional_weights:
+        return []
+    return [PointAlias(status.function, alias, version, current)]
 
 
 class Staging:

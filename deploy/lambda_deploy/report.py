@@ -188,3 +188,37 @@ def summary(plan: Plan, sizes: list[FunctionSize], result: ApplyResult | None) -
             for s in sizes
         ],
     }
+
+
+def rollback_text(plan: Plan, record: DeployRecord) -> str:
+    lines = [
+        f"Target: {plan.target.description}, region {plan.config.region}.",
+        "",
+        f"Rollback to deploy {record.deploy_id} ({record.kind}, {record.time}, {record.commit.describe()}).",
+    ]
+    if not plan.changes_anything:
+        return "\n".join(
+            [
+                *lines,
+                "",
+                f"Every {plan.config.alias} alias is on that deploy's versions already: nothing to do.",
+            ]
+        )
+    lines += ["", f"Plan ({len(plan.instructions)} instructions; nothing is built, uploaded or published):"]
+    lines += [f"  {number}. {step.describe()}" for number, step in enumerate(plan.instructions, 1)]
+    return "\n".join([*lines, "", "Applied:"])
+
+
+def rollback_summary(plan: Plan, record: DeployRecord, result: ApplyResult) -> dict[str, Any]:
+    instructions = [as_json(step) for step in plan.instructions]
+    for fields, outcome in zip(instructions, result.outcomes):
+        fields["did"] = outcome.did
+    return {
+        "command": "rollback",
+        "deploy_id": result.deploy_id,
+        "rolled_back_to": record.deploy_id,
+        "target": plan.target.description,
+        "region": plan.config.region,
+        "instructions": instructions,
+        "alias_versions": {name: version.version for name, version in sorted(result.alias_versions.items())},
+    }
