@@ -40,6 +40,7 @@ class LayerVersion:
     arn: str
     version: int
     code_sha256: str
+    code_size: int = 0  # bytes of its zip: what deleting it frees of Lambda's code storage
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,7 @@ class FunctionVersion:
     code_sha256: str
     layer_arns: tuple[str, ...]
     settings: str  # VERSIONED_SETTINGS as canonical JSON, to compare
+    code_size: int = 0  # bytes of its zip: what deleting it frees of Lambda's code storage
 
     def same_as(self, other: FunctionVersion) -> bool:
         return (self.code_sha256, self.layer_arns, self.settings) == (
@@ -90,6 +92,11 @@ class AliasState:
     revision_id: str | None
     # Version -> weight of traffic it gets besides function_version (a rollout under way).
     additional_weights: tuple[tuple[str, float], ...] = ()
+
+    @property
+    def versions(self) -> set[str]:
+        """Every version it sends traffic to."""
+        return {self.function_version, *(version for version, _ in self.additional_weights)}
 
 
 @dataclass(frozen=True)
@@ -145,8 +152,14 @@ class Aws:
                 found = self.lambda_client.get_layer_version(LayerName=layer_name, VersionNumber=number)
             except self.lambda_client.exceptions.ResourceNotFoundException:
                 continue  # deleted since it was listed
+            content = found["Content"]
             versions.append(
-                LayerVersion(found["LayerVersionArn"], found["Version"], found["Content"]["CodeSha256"])
+                LayerVersion(
+                    found["LayerVersionArn"],
+                    found["Version"],
+                    content["CodeSha256"],
+                    content.get("CodeSize", 0),
+                )
             )
         return versions
 
@@ -240,6 +253,21 @@ class Aws:
         except self.lambda_client.exceptions.ResourceNotFoundException:
             return None
         return _alias_state(found)
+
+    def aliases(self, name: str) -> list[AliasState]:
+        """Every alias of the function, ours or not."""
+        return [
+            _alias_state(item)
+            for page in self.lambda_client.get_paginator("list_aliases").paginate(FunctionName=name)
+            for item in page["Aliases"]
+        ]
+
+    def delete_function_version(self, name: str, version: str) -> None:
+        assert version.isdigit(), "only a published version is ever deleted, never the function"
+        self.lambda_client.delete_function(FunctionName=name, Qualifier=version)
+
+    def delete_layer_version(self, name: str, version: int) -> None:
+        self.lambda_client.delete_layer_version(LayerName=name, VersionNumber=version)
 
     def point_alias(self, name: str, alias: str, version: str, current: AliasState | None) -> AliasState:
         """Moves the alias to `version` with all of its traffic, or creates it there. Guarded by
@@ -357,6 +385,7 @@ def _function_version(configuration: dict[str, Any]) -> FunctionVersion:
         code_sha256=configuration["CodeSha256"],
         layer_arns=tuple(layer["Arn"] for layer in configuration.get("Layers", [])),
         settings=json.dumps(settings, sort_keys=True),
+        code_size=configuration.get("CodeSize", 0),
     )
 
 

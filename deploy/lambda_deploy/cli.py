@@ -2,6 +2,7 @@
 ./pants run deploy -- plan --detailed-exitcode
 ./pants run deploy -- history [--json]
 ./pants run deploy -- rollback [--to DEPLOY_ID]
+./pants run deploy -- prune --keep N [--dry-run]
 ./pants run deploy -- invoke NAME --event FILE|-
 ./pants run deploy -- iam-policy [--account ID]
 
@@ -11,7 +12,8 @@ and moves its alias there, and records the deploy in the history. `plan` says wh
 do and changes nothing. The default target is a local emulator started for the run, so it needs
 no AWS account. `history` lists the deploys recorded, newest first; `rollback` moves every
 alias back to the versions of the deploy before the live one (or of the one named), building and
-uploading nothing. `invoke` runs one built
+uploading nothing; `prune` deletes the versions that no alias, `$LATEST` or recent deploy needs.
+`invoke` runs one built
 function locally, with its layers, the way Lambda does. `iam-policy` prints the least-privilege
 IAM policy that `apply --aws` needs.
 """
@@ -28,7 +30,9 @@ from dataclasses import replace
 from pathlib import Path
 
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
+from lambda_artifacts.size_limit import human_size
 from lambda_deploy import iam, local_invoke, preflight
+from lambda_deploy import prune as prune_module
 from lambda_deploy.apply import Executor, Interrupted
 from lambda_deploy.aws import Aws, make_clients
 from lambda_deploy.config import DEFAULT_CONFIG, DEFAULT_DIST, DeployConfig, load_config, load_settings
@@ -36,6 +40,7 @@ from lambda_deploy.emulator import LOCAL_CREDENTIALS, LocalEmulator
 from lambda_deploy.errors import ArtifactError, DeployError
 from lambda_deploy.history import History, current_commit, new_deploy_id
 from lambda_deploy.plan import DeployTarget, Recording, make_plan
+from lambda_deploy.prune import PruneInterrupted, carry_out, make_prune_plan, prune_summary, prune_text
 from lambda_deploy.report import (
     history_text,
     markdown,
@@ -63,7 +68,7 @@ EXIT_CHANGES_PENDING = 2
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="./pants run deploy --", description=__doc__.split("\n\n")[1])
     commands = parser.add_subparsers(
-        dest="command", required=True, metavar="{plan,apply,history,rollback,invoke,iam-policy}"
+        dest="command", required=True, metavar="{plan,apply,history,rollback,prune,invoke,iam-policy}"
     )
     # Where the configuration and the built artifacts are: every command reads both.
     paths = argparse.ArgumentParser(add_help=False)
@@ -127,6 +132,20 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     commands.add_parser(
         "apply", parents=[options], help="publish what changed and set each function's layers"
     )
+    prune = commands.add_parser(
+        "prune",
+        parents=[places],
+        help="delete the versions no alias, $LATEST or recent deploy needs",
+        description=prune_module.__doc__.split("\n\n")[0],
+    )
+    prune.add_argument(
+        "--keep",
+        type=_whole,
+        required=True,
+        metavar="N",
+        help="keep every version the last N deploys of the history used (0: only what aliases and $LATEST use)",
+    )
+    prune.add_argument("--dry-run", action="store_true", help="say what would be deleted; delete nothing")
     invoke = commands.add_parser(
         "invoke",
         parents=[paths],
@@ -147,6 +166,12 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         help="the AWS account's 12-digit ID in the ARNs (default: *, the role's own account)",
     )
     return parser.parse_args(argv)
+
+
+def _whole(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"takes a whole number of deploys, 0 or more, not {text!r}")
+    return int(text)
 
 
 def _positive(text: str) -> int:
@@ -204,10 +229,31 @@ class Deployment:
                 print(json.dumps(rollback_summary(plan, record, result), indent=2))
         return 0
 
+    def prune(self) -> int:
+        args = self.args
+        config = history_config(args)
+        human = sys.stderr if args.json else sys.stdout
+        with connect(choose_target(args), config) as (target, aws):
+            history = History(aws, config.bucket, config.history_prefix)
+            plan = make_prune_plan(config, aws, history, args.keep)
+            print(prune_text(plan, f"{target.description}, region {config.region}"), file=human, flush=True)
+            did, freed = None, None
+            if args.dry_run:
+                print("\nDry run: nothing was deleted.", file=human)
+            elif plan.deletions:
+                print("\nDeleted:", file=human, flush=True)
+                did, freed = carry_out(plan, aws, lambda line: print(line, file=human, flush=True))
+                print(f"\nFreed {human_size(freed)} of Lambda code storage.", file=human)
+            if args.json:
+                print(json.dumps(prune_summary(plan, did, freed), indent=2))
+        return 0
+
     def run(self) -> int:
         args = self.args
         if args.command == "rollback":
             return self.rollback()
+        if args.command == "prune":
+            return self.prune()
         config = load_config(args.config, args.dist, skip_missing=args.skip_missing)
         artifacts = preflight.load_artifacts(config)
         target = choose_target(args)
@@ -260,7 +306,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "history":
             return print_history(args)
         return deployment.run()
-    except Interrupted as e:
+    except (Interrupted, PruneInterrupted) as e:
         # Ctrl-C during apply: one line, no traceback. The executor's threads are daemons.
         print(f"\n{e}", file=sys.stderr)
         return EXIT_INTERRUPTED

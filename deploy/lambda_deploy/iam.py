@@ -12,7 +12,10 @@ What each grant is for (the AWS Lambda and S3 service authorization references):
   and `PublishVersion` (a version per deploy), `GetAlias`, `CreateAlias` and `UpdateAlias` (the
   alias callers invoke, which IAM checks against the function's own ARN);
 - layers: `ListLayerVersions` and `PublishLayerVersion` on the layer, `GetLayerVersion` on its
-  versions (to find a version with the same bytes, and to attach a version to a function);
+  versions (to find a version with the same bytes, and to attach a version to a function) and
+  `DeleteLayerVersion` (prune);
+- `ListAliases` on each function, and `DeleteFunction` on its versions only (`function:NAME:*`:
+  a qualified ARN, so never the function itself): prune;
 - the bucket: `s3:ListBucket` (HeadBucket; it also makes a missing object a 404 rather than 403),
   `s3:GetObject` (HeadObject, and Lambda reads the zip as the caller) and `s3:PutObject` under
   the artifacts prefix and the deploy history's prefix only (one record per deploy, read back by
@@ -38,9 +41,12 @@ FUNCTION_ACTIONS = (
     "lambda:GetAlias",
     "lambda:CreateAlias",
     "lambda:UpdateAlias",
+    "lambda:ListAliases",
 )
+# On the function's versions only (`function:NAME:*`), never the function itself: prune.
+FUNCTION_VERSION_ACTIONS = ("lambda:DeleteFunction",)
 LAYER_ACTIONS = ("lambda:ListLayerVersions", "lambda:PublishLayerVersion")
-LAYER_VERSION_ACTIONS = ("lambda:GetLayerVersion",)
+LAYER_VERSION_ACTIONS = ("lambda:GetLayerVersion", "lambda:DeleteLayerVersion")
 BUCKET_ACTIONS = ("s3:ListBucket",)
 OBJECT_ACTIONS = ("s3:GetObject", "s3:PutObject")
 
@@ -67,6 +73,11 @@ def deploy_policy(config: DeployConfig, account: str = ANY_ACCOUNT) -> dict[str,
     statements = [
         _allow(
             "UpdateTheFunctions", FUNCTION_ACTIONS, [f"{lambda_arn}:function:{name}" for name in functions]
+        ),
+        _allow(
+            "PruneFunctionVersions",
+            FUNCTION_VERSION_ACTIONS,
+            [f"{lambda_arn}:function:{name}:*" for name in functions],
         ),
         _allow("PublishTheLayers", LAYER_ACTIONS, [f"{lambda_arn}:layer:{name}" for name in layers]),
         _allow(

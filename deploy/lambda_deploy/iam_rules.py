@@ -68,8 +68,17 @@ def required(service: str, operation: str, params: dict[str, Any], region: str) 
         ("lambda", "GetAlias"),
         ("lambda", "CreateAlias"),
         ("lambda", "UpdateAlias"),
+        ("lambda", "ListAliases"),
     ):
         return [Permission(f"lambda:{operation}", function(params["FunctionName"]))]
+    if key == ("lambda", "DeleteFunction"):
+        # With a Qualifier, IAM checks the version's ARN: function:NAME:VERSION.
+        qualifier = f":{params['Qualifier']}" if params.get("Qualifier") else ""
+        return [Permission("lambda:DeleteFunction", f"{function(params['FunctionName'])}{qualifier}")]
+    if key == ("lambda", "DeleteLayerVersion"):
+        return [
+            Permission("lambda:DeleteLayerVersion", f"{layer(params['LayerName'])}:{params['VersionNumber']}")
+        ]
     if key == ("lambda", "UpdateFunctionCode"):
         return [Permission("lambda:UpdateFunctionCode", function(params["FunctionName"])), *from_s3(params)]
     if key in (("lambda", "UpdateFunctionConfiguration"), ("lambda", "CreateFunction")):

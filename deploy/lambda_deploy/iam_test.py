@@ -15,7 +15,14 @@ from pathlib import Path
 import pytest
 from lambda_deploy.cli import main
 from lambda_deploy.config import DEFAULT_HISTORY_PREFIX
-from lambda_deploy.conftest import BUILT_DIST, AwsCalls, FrontedEmulator, Workspace, add_comment
+from lambda_deploy.conftest import (
+    BUILT_DIST,
+    SMALL_DISTRIBUTION,
+    AwsCalls,
+    FrontedEmulator,
+    Workspace,
+    add_comment,
+)
 from lambda_deploy.iam_rules import grants_used, statements
 
 COMMITTED_POLICY = Path("deploy/iam-policy.json")
@@ -44,32 +51,36 @@ def test_the_committed_policy_is_the_one_for_the_build_files_and_deploy_toml() -
 def test_the_policy_names_each_function_layer_and_the_bucket_and_nothing_else(workspace: Workspace) -> None:
     policy = json.loads(iam_policy(workspace.config, workspace.dist))
     resources = {resource for statement in statements(policy) for resource in statement["Resource"]}
-    functions = {r.rsplit(":", 1)[1] for r in resources if ":function:" in r}
+    functions = {r.split(":function:")[1].removesuffix(":*") for r in resources if ":function:" in r}
     layers = {r.split(":layer:")[1].removesuffix(":*") for r in resources if ":layer:" in r}
     assert functions == {key for key in workspace.artifacts if workspace.metadata(key)["kind"] == "function"}
     assert layers == {
         f"test-{key}" for key in workspace.artifacts if workspace.metadata(key)["kind"] == "layer"
     }
-    # Wildcards only where AWS puts something the tool cannot know: the account, a layer's
-    # version numbers, the digests that name the artifacts in the bucket, and the ids of the
-    # deploys in the history.
+    # Wildcards only where AWS puts something the tool cannot know: the account, a function's
+    # and a layer's version numbers, the digests that name the artifacts in the bucket, and the
+    # ids of the deploys in the history.
     assert {r.replace(":*:", ":ACCOUNT:") for r in resources if "*" in r.replace(":*:", ":ACCOUNT:")} == {
         *(f"arn:aws:lambda:eu-west-1:ACCOUNT:layer:{name}:*" for name in layers),
+        *(f"arn:aws:lambda:eu-west-1:ACCOUNT:function:{name}:*" for name in functions),
         "arn:aws:s3:::test-artifacts/artifacts/*",
         f"arn:aws:s3:::test-artifacts/{DEFAULT_HISTORY_PREFIX}*",
     }
 
 
 @pytest.mark.usefixtures("infrastructure")
-def test_a_first_a_no_op_and_a_changing_deploy_and_history_use_every_grant_and_need_nothing_else(
+def test_a_first_a_no_op_and_a_changing_deploy_history_and_prune_use_every_grant_and_need_nothing_else(
     workspace: Workspace, emulator: FrontedEmulator, aws_calls: AwsCalls
 ) -> None:
     assert workspace.deploy("apply", "--endpoint-url", emulator.endpoint_url).exit_code == 0
     assert workspace.deploy("apply", "--endpoint-url", emulator.endpoint_url).exit_code == 0
-    # A new version of each function: each moves an alias that exists.
+    # New versions of both layers and each function: each deploy moves an alias that exists.
     workspace.edit("framework", "python/test_common_framework/utils.py", add_comment)
+    workspace.edit("pypi", f"python/{SMALL_DISTRIBUTION}/__init__.py", add_comment)
     assert workspace.deploy("apply", "--endpoint-url", emulator.endpoint_url).exit_code == 0
     assert workspace.deploy("history", "--endpoint-url", emulator.endpoint_url).exit_code == 0
+    # Deletes the first deploy's function and layer versions, which nothing uses any more.
+    assert workspace.deploy("prune", "--keep", "1", "--endpoint-url", emulator.endpoint_url).exit_code == 0
 
     assert aws_calls.calls and not aws_calls.problems(), aws_calls.problems()
     policy = json.loads(iam_policy(workspace.config, workspace.dist))
