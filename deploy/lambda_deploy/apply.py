@@ -445,7 +445,7 @@ class Executor:
         if instruction.kind == "rollback":
             # The bytes now live are the restored deploy's.
             assert instruction.rolled_back_to is not None
-            restored = History(self.aws, instruction.bucket, config.history_prefix).read(
+            restored = History(self.aws, instruction.bucket, config.history_folder).read(
                 instruction.rolled_back_to
             )
             artifacts, layers = restored.artifacts, restored.layers
@@ -453,6 +453,7 @@ class Executor:
             deploy_id=instruction.deploy_id,
             kind=instruction.kind,
             rolled_back_to=instruction.rolled_back_to,
+            promoted_from=instruction.promoted_from,
             environment=instruction.environment,
             region=config.region,
             alias=config.alias,
@@ -463,7 +464,7 @@ class Executor:
             artifacts=dict(sorted(artifacts.items())),
             changed=tuple(changed),
         )
-        History(self.aws, instruction.bucket, config.history_prefix).write(record)
+        History(self.aws, instruction.bucket, config.history_folder).write(record)
         self.result.deploy_id = instruction.deploy_id
         return f"recorded deploy {instruction.deploy_id} in s3://{instruction.bucket}/{instruction.key}"
 

@@ -122,15 +122,23 @@ def make_clients(
         s3_client=session.client("s3", endpoint_url=endpoint_url, config=RETRYING),
         iam_client=session.client("iam", endpoint_url=endpoint_url, config=RETRYING),
         region=region,
+        sts_client=session.client("sts", endpoint_url=endpoint_url, config=RETRYING),
     )
 
 
 class Aws:
-    def __init__(self, lambda_client: Any, s3_client: Any, iam_client: Any, region: str) -> None:
+    def __init__(
+        self, lambda_client: Any, s3_client: Any, iam_client: Any, region: str, sts_client: Any = None
+    ) -> None:
         self.lambda_client = lambda_client
         self.s3 = s3_client
         self.iam = iam_client
+        self.sts = sts_client
         self.region = region
+
+    def account_id(self) -> str:
+        """The AWS account the credentials belong to (STS needs no permission for this)."""
+        return self.sts.get_caller_identity()["Account"]
 
     # --- Layers ---------------------------------------------------------------------------
 

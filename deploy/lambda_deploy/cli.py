@@ -3,6 +3,8 @@
 ./pants run deploy -- history [--json]
 ./pants run deploy -- rollback [--to DEPLOY_ID]
 ./pants run deploy -- prune --keep N [--dry-run]
+./pants run deploy -- promote --from staging --to prod
+(each with --env NAME: an [environments.NAME] of deploy.toml)
 ./pants run deploy -- invoke NAME --event FILE|-
 ./pants run deploy -- iam-policy [--account ID]
 
@@ -40,6 +42,7 @@ from lambda_deploy.emulator import LOCAL_CREDENTIALS, LocalEmulator
 from lambda_deploy.errors import ArtifactError, DeployError
 from lambda_deploy.history import History, current_commit, new_deploy_id
 from lambda_deploy.plan import DeployTarget, Recording, make_plan
+from lambda_deploy.promote import check_promotable
 from lambda_deploy.prune import PruneInterrupted, carry_out, make_prune_plan, prune_summary, prune_text
 from lambda_deploy.report import (
     history_text,
@@ -68,7 +71,7 @@ EXIT_CHANGES_PENDING = 2
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="./pants run deploy --", description=__doc__.split("\n\n")[1])
     commands = parser.add_subparsers(
-        dest="command", required=True, metavar="{plan,apply,history,rollback,prune,invoke,iam-policy}"
+        dest="command", required=True, metavar="{plan,apply,history,rollback,prune,promote,invoke,iam-policy}"
     )
     # Where the configuration and the built artifacts are: every command reads both.
     paths = argparse.ArgumentParser(add_help=False)
@@ -80,8 +83,8 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         help=f"where ./pants package wrote (default: {DEFAULT_DIST})",
     )
     # Where the deploy goes: plan, apply and history read AWS.
-    places = argparse.ArgumentParser(add_help=False, parents=[paths])
-    where = places.add_mutually_exclusive_group()
+    endpoints = argparse.ArgumentParser(add_help=False, parents=[paths])
+    where = endpoints.add_mutually_exclusive_group()
     where.add_argument(
         "--local", action="store_true", help="a local emulator started for this run (the default)"
     )
@@ -89,8 +92,15 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         "--endpoint-url", metavar="URL", help="an emulator or endpoint that is already running"
     )
     where.add_argument("--aws", action="store_true", help="real AWS, with the standard credential chain")
-    places.add_argument("--json", action="store_true", help="print a machine-readable summary on stdout")
-    places.add_argument("-v", "--verbose", action="store_true", help="log every AWS call")
+    endpoints.add_argument("--json", action="store_true", help="print a machine-readable summary on stdout")
+    endpoints.add_argument("-v", "--verbose", action="store_true", help="log every AWS call")
+    environment = argparse.ArgumentParser(add_help=False)
+    environment.add_argument(
+        "--env",
+        metavar="NAME",
+        help="deploy.toml's [environments.NAME] (default: its top-level settings)",
+    )
+    places = argparse.ArgumentParser(add_help=False, parents=[endpoints, environment])
     parallel = argparse.ArgumentParser(add_help=False)
     parallel.add_argument(
         "--parallel",
@@ -132,6 +142,19 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     commands.add_parser(
         "apply", parents=[options], help="publish what changed and set each function's layers"
     )
+    promote = commands.add_parser(
+        "promote",
+        parents=[endpoints, parallel],
+        help="deploy to one environment exactly the artifacts another's last deploy recorded",
+    )
+    promote.add_argument(
+        "--summary-markdown",
+        type=Path,
+        metavar="FILE",
+        help="append a Markdown summary to FILE (e.g. $GITHUB_STEP_SUMMARY)",
+    )
+    promote.add_argument("--from", dest="source_env", required=True, metavar="NAME", help="e.g. staging")
+    promote.add_argument("--to", dest="target_env", required=True, metavar="NAME", help="e.g. prod")
     prune = commands.add_parser(
         "prune",
         parents=[places],
@@ -155,7 +178,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     local_invoke.add_arguments(invoke)
     policy = commands.add_parser(
         "iam-policy",
-        parents=[paths],
+        parents=[paths, environment],
         help="print the least-privilege IAM policy that apply --aws needs",
         description=iam.__doc__.split("\n\n")[1],
     )
@@ -201,7 +224,24 @@ def connect(target: DeployTarget, config: DeployConfig) -> Iterator[tuple[Deploy
         return
     # An emulator on loopback takes any credentials; don't make people configure some.
     credentials = LOCAL_CREDENTIALS if target.is_loopback else None
-    yield target, make_clients(config.region, target.endpoint_url, credentials)
+    aws = make_clients(config.region, target.endpoint_url, credentials)
+    check_account(aws, config)
+    yield target, aws
+
+
+def check_account(aws: Aws, config: DeployConfig) -> None:
+    """An environment that names its account is deployed only there: the wrong credentials stop
+    the run before any change."""
+    if config.account_id is None:
+        return
+    account = aws.account_id()
+    if account != config.account_id:
+        raise DeployError(
+            f"The credentials are for AWS account {account}, but the environment "
+            f"{config.environment!r} is account {config.account_id} ([environments."
+            f"{config.environment}] account_id in {config.path}). Use that account's credentials, "
+            f"or another --env. Nothing was changed."
+        )
 
 
 class Deployment:
@@ -216,7 +256,7 @@ class Deployment:
         config = history_config(args)
         human = sys.stderr if args.json else sys.stdout
         with connect(choose_target(args), config) as (target, aws):
-            record = choose_deploy(History(aws, config.bucket, config.history_prefix), args.to)
+            record = choose_deploy(History(aws, config.bucket, config.history_folder), args.to)
             plan = make_rollback_plan(config, record, aws, target, Recording(new_deploy_id(), record.commit))
             print(rollback_text(plan, record), file=human, flush=True)
             self.executor = Executor(
@@ -234,7 +274,7 @@ class Deployment:
         config = history_config(args)
         human = sys.stderr if args.json else sys.stdout
         with connect(choose_target(args), config) as (target, aws):
-            history = History(aws, config.bucket, config.history_prefix)
+            history = History(aws, config.bucket, config.history_folder)
             plan = make_prune_plan(config, aws, history, args.keep)
             print(prune_text(plan, f"{target.description}, region {config.region}"), file=human, flush=True)
             did, freed = None, None
@@ -254,18 +294,47 @@ class Deployment:
             return self.rollback()
         if args.command == "prune":
             return self.prune()
-        config = load_config(args.config, args.dist, skip_missing=args.skip_missing)
+        if args.command == "promote":
+            return self.promote()
+        config = load_config(args.config, args.dist, skip_missing=args.skip_missing, environment=args.env)
+        return self.deploy(config, Recording(new_deploy_id(), current_commit()))
+
+    def promote(self) -> int:
+        """Reads the source environment's last deploy, checks dist/ holds its very bytes, and
+        deploys them to the target environment."""
+        args = self.args
+        # Read with the target environment's credentials: its role needs read access to the
+        # source's history folder, not the source account's deploy rights.
+        source = replace(history_config(args, args.source_env), account_id=None)
+        config = load_config(args.config, args.dist, environment=args.target_env)
+        with connect(choose_target(args), source) as (_, aws):
+            history = History(aws, source.bucket, source.history_folder)
+            ids = history.ids()
+            if not ids:
+                raise DeployError(
+                    f"No deploy is recorded for the environment {args.source_env!r} "
+                    f"(s3://{source.bucket}/{source.history_folder}): deploy there first, then "
+                    f"promote. Nothing was changed."
+                )
+            record = history.read(ids[0])
+        check_promotable(record, config, args.source_env)
+        recording = Recording(
+            new_deploy_id(), record.commit, promoted_from=f"{args.source_env}:{record.deploy_id}"
+        )
+        return self.deploy(config, recording)
+
+    def deploy(self, config: DeployConfig, recording: Recording) -> int:
+        args = self.args
         artifacts = preflight.load_artifacts(config)
         target = choose_target(args)
         # Everything AWS would refuse, or that must not go to this target, fails here: before any call.
         sizes = preflight.check(config, artifacts, target)
         human = sys.stderr if args.json else sys.stdout
-        recording = Recording(new_deploy_id(), current_commit())
         with connect(target, config) as (target, aws):
             plan = make_plan(config, artifacts, aws, target, recording)
             print(plan_text(plan, sizes), file=human)
             result = None
-            if args.command == "apply":
+            if args.command in ("apply", "promote"):
                 if plan.changes_anything:
                     print("\nApplied:", file=human, flush=True)
                 self.executor = Executor(
@@ -276,7 +345,7 @@ class Deployment:
             outcome = summary(plan, sizes, result)
             if args.json:
                 print(json.dumps(outcome, indent=2))
-            if args.summary_markdown:
+            if getattr(args, "summary_markdown", None):
                 with args.summary_markdown.open("a") as out:
                     out.write(markdown(outcome))
         if args.command == "plan" and args.detailed_exitcode and plan.changes_anything:
@@ -338,19 +407,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 1
 
 
-def history_config(args: argparse.Namespace) -> DeployConfig:
-    """What history and rollback need: deploy.toml, and the functions of the BUILD files as far
-    as dist/ knows them (none on a machine that has built nothing: the history says which)."""
+def history_config(args: argparse.Namespace, environment: str | None = None) -> DeployConfig:
+    """What history, rollback and prune need: deploy.toml for the environment, and the functions
+    of the BUILD files as far as dist/ knows them (none on a machine that has built nothing: the
+    history says which)."""
+    environment = environment or getattr(args, "env", None)
     try:
-        return load_config(args.config, args.dist, skip_missing=True)
+        return load_config(args.config, args.dist, skip_missing=True, environment=environment)
     except ArtifactError:
-        return load_settings(args.config).without_artifacts()
+        return load_settings(args.config, environment).without_artifacts()
 
 
 def print_history(args: argparse.Namespace) -> int:
     config = history_config(args)
     with connect(choose_target(args), config) as (target, aws):
-        records = History(aws, config.bucket, config.history_prefix).newest(args.limit)
+        records = History(aws, config.bucket, config.history_folder).newest(args.limit)
         if args.json:
             print(json.dumps([record.as_json() for record in records], indent=2))
         else:
@@ -364,7 +435,7 @@ def print_policy(args: argparse.Namespace) -> int:
         return 2
     try:
         # Every function in the BUILD files, built or not: the role must be able to deploy them all.
-        config = load_config(args.config, args.dist, skip_missing=True)
+        config = load_config(args.config, args.dist, skip_missing=True, environment=args.env)
     except DeployError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1

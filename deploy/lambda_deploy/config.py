@@ -42,8 +42,21 @@ AWS_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 ALIAS_NAME = re.compile(r"(?!^[0-9]+$)[A-Za-z0-9_-]{1,128}")
 # The alias every deploy moves to the version it publishes, unless deploy.toml names another.
 DEFAULT_ALIAS = "live"
-# Where in the bucket each deploy's record goes, one object per deploy (history.py).
+# Where in the bucket each deploy's record goes, one object per deploy, under a folder per
+# environment (history.py).
 DEFAULT_HISTORY_PREFIX = "deploy-history/"
+# The environment of the top-level settings: what a command without --env deploys to.
+DEFAULT_ENVIRONMENT = "default"
+# What an [environments.NAME] table may set; anything it does not set is the top-level value.
+ENVIRONMENT_KEYS = (
+    "region",
+    "account_id",
+    "layer_prefix",
+    "function_prefix",
+    "bucket",
+    "alias",
+)
+ACCOUNT_ID = re.compile(r"[0-9]{12}")
 
 
 def lambda_regions() -> set[str]:
@@ -102,6 +115,14 @@ class DeployConfig:
     functions: dict[str, FunctionConfig]
     alias: str = DEFAULT_ALIAS  # what event sources and API Gateway invoke
     history_prefix: str = DEFAULT_HISTORY_PREFIX
+    environment: str = DEFAULT_ENVIRONMENT
+    account_id: str | None = None  # the AWS account this environment must be in, if set
+
+    @property
+    def history_folder(self) -> str:
+        """Where this environment's deploy records are: one folder per environment, so that
+        environments may share a bucket."""
+        return f"{self.history_prefix}{self.environment}/"
 
 
 @dataclass(frozen=True)
@@ -119,13 +140,29 @@ class Settings:
     function_overrides: dict[str, _Table]
     alias: str = DEFAULT_ALIAS
     history_prefix: str = DEFAULT_HISTORY_PREFIX
+    environment: str = DEFAULT_ENVIRONMENT
+    account_id: str | None = None
+
+    def deploy_config(
+        self, layers: dict[str, LayerConfig], functions: dict[str, FunctionConfig]
+    ) -> DeployConfig:
+        return DeployConfig(
+            self.path,
+            self.region,
+            self.bucket,
+            self.prefix,
+            layers,
+            functions,
+            alias=self.alias,
+            history_prefix=self.history_prefix,
+            environment=self.environment,
+            account_id=self.account_id,
+        )
 
     def without_artifacts(self) -> DeployConfig:
         """The configuration with no layer or function: what reading the history needs, on a
         machine that has built nothing."""
-        return DeployConfig(
-            self.path, self.region, self.bucket, self.prefix, {}, {}, self.alias, self.history_prefix
-        )
+        return self.deploy_config({}, {})
 
 
 class _Table:
@@ -159,7 +196,28 @@ class _Table:
         return {key: self.table(key) for key in self.data}
 
 
-def load_settings(path: Path = DEFAULT_CONFIG) -> Settings:
+def _environment_table(path: Path, root: _Table, environment: str | None) -> _Table:
+    """The [environments.NAME] table `--env NAME` selects (an empty one without --env)."""
+    tables = root.table("environments").tables()
+    if environment is None or environment == DEFAULT_ENVIRONMENT and environment not in tables:
+        return _Table(path, "", {})
+    if environment not in tables:
+        known = ", ".join(sorted(tables)) or "none"
+        raise ConfigError(
+            f"{path} has no [environments.{environment}] (--env {environment}); its environments: "
+            f"{known}. Add the table, or pick one of them. Nothing was changed."
+        )
+    table = tables[environment]
+    unknown = sorted(set(table.data) - set(ENVIRONMENT_KEYS))
+    if unknown:
+        raise ConfigError(
+            f"{path}: [environments.{environment}] sets {', '.join(unknown)}, which an environment "
+            f"cannot set; it may set {', '.join(ENVIRONMENT_KEYS)}."
+        )
+    return table
+
+
+def load_settings(path: Path = DEFAULT_CONFIG, environment: str | None = None) -> Settings:
     try:
         raw = tomllib.loads(path.read_text())
     except FileNotFoundError:
@@ -171,7 +229,13 @@ def load_settings(path: Path = DEFAULT_CONFIG) -> Settings:
     root = _Table(path, "", raw)
     naming = root.table("naming")
     s3 = root.table("s3")
-    region = root.get("region", str)
+    env = _environment_table(path, root, environment)
+
+    def chosen(key: str, fallback: _Table, kind: type, default: Any = None) -> Any:
+        """The environment's value, else the top-level one."""
+        return env.get(key, kind) if env.has(key) else fallback.get(key, kind, default)
+
+    region = chosen("region", root, str)
     if not REGION.fullmatch(region):
         raise ConfigError(
             f"{path}: `region` is {region!r}, which is not an AWS region name. Use a region's code, "
@@ -185,7 +249,7 @@ def load_settings(path: Path = DEFAULT_CONFIG) -> Settings:
             f"{region} is a region AWS opened since, upgrade botocore in the dev resolve "
             f"(3rdparty/python/dev-requirements.txt, then ./pants run 3rdparty/python/lock.py)."
         )
-    alias = root.get("alias", str, DEFAULT_ALIAS)
+    alias = chosen("alias", root, str, DEFAULT_ALIAS)
     if not ALIAS_NAME.fullmatch(alias):
         raise ConfigError(
             f"{path}: `alias` is {alias!r}, which Lambda does not take as an alias name: 1 to 128 "
@@ -197,15 +261,23 @@ def load_settings(path: Path = DEFAULT_CONFIG) -> Settings:
             f"{path}: `s3.history_prefix` must name a folder of the bucket, e.g. "
             f'history_prefix = "{DEFAULT_HISTORY_PREFIX}".'
         )
+    account_id = env.get("account_id", str) if env.has("account_id") else None
+    if account_id is not None and not ACCOUNT_ID.fullmatch(account_id):
+        raise ConfigError(
+            f"{path}: [environments.{environment}] account_id is {account_id!r}: it takes the 12-digit "
+            f'AWS account ID, as a string, e.g. account_id = "123456789012".'
+        )
     return Settings(
         path=path,
         region=region,
         alias=alias,
         history_prefix=history_prefix.rstrip("/") + "/",
-        bucket=s3.get("bucket", str),
+        environment=environment or DEFAULT_ENVIRONMENT,
+        account_id=account_id,
+        bucket=chosen("bucket", s3, str),
         prefix=s3.get("prefix", str, ""),
-        layer_prefix=naming.get("layer_prefix", str, ""),
-        function_prefix=naming.get("function_prefix", str, ""),
+        layer_prefix=chosen("layer_prefix", naming, str, ""),
+        function_prefix=chosen("function_prefix", naming, str, ""),
         function_defaults=root.table("function_defaults"),
         layer_overrides=root.table("layers").tables(),
         function_overrides=root.table("functions").tables(),
@@ -231,7 +303,10 @@ def _newest(metadata: list[ArtifactMetadata]) -> ArtifactMetadata:
 
 
 def load_config(
-    path: Path = DEFAULT_CONFIG, dist: Path = DEFAULT_DIST, skip_missing: bool = False
+    path: Path = DEFAULT_CONFIG,
+    dist: Path = DEFAULT_DIST,
+    skip_missing: bool = False,
+    environment: str | None = None,
 ) -> DeployConfig:
     """deploy.toml plus what `./pants package` recorded under `dist`.
 
@@ -239,7 +314,7 @@ def load_config(
     `skip_missing` (CI builds only what changed): then its code stays as deployed, and its layer
     list is still brought up to date.
     """
-    settings = load_settings(path)
+    settings = load_settings(path, environment)
     try:
         found = find_metadata(dist)
     except MetadataError as e:
@@ -295,16 +370,7 @@ def load_config(
         layers[address] = layer
 
     _check_overrides_name_targets(settings, set(repository), set(wanted_layers))
-    return DeployConfig(
-        settings.path,
-        settings.region,
-        settings.bucket,
-        settings.prefix,
-        layers,
-        functions,
-        alias=settings.alias,
-        history_prefix=settings.history_prefix,
-    )
+    return settings.deploy_config(layers, functions)
 
 
 def creation_setting(config: DeployConfig, function: FunctionConfig, key: str) -> int:

@@ -458,7 +458,7 @@ def test_the_plan_is_an_ordered_list_of_instructions_that_apply_carries_out(
         "set the layers of thumbnail to [test-pypi:1, test-framework:2]",
         "published version 2 of thumbnail",
         "pointed thumbnail:live at version 2",
-        f"recorded deploy {deploy_id} in s3://{BUCKET}/deploy-history/{deploy_id}.json",
+        f"recorded deploy {deploy_id} in s3://{BUCKET}/deploy-history/default/{deploy_id}.json",
     ]
     assert (
         "Applied:\n  1. published test-framework version 2\n  2. set the layers of api-handler" in run.output

@@ -1,5 +1,5 @@
 """The deploy history, kept in AWS: one JSON object per deploy in the artifacts bucket, under
-`[s3] history_prefix` of deploy.toml, written as a deploy's last step. Any machine with read
+`[s3] history_prefix` of deploy.toml, in a folder per environment, written as a deploy's last step. Any machine with read
 access can list it, and a rollback reads it to know which version each function was on.
 
 A record names the deploy (a sortable id: its UTC time, then a random part), the commit it was
@@ -22,8 +22,6 @@ from lambda_deploy.aws import Aws
 from lambda_deploy.errors import DeployError
 
 RECORD_VERSION = 1
-# The environment a deploy without --env goes to.
-DEFAULT_ENVIRONMENT = "default"
 
 
 def new_deploy_id(now: float | None = None) -> str:
@@ -83,7 +81,7 @@ class DeployedLayer:
 @dataclass(frozen=True)
 class DeployRecord:
     deploy_id: str
-    kind: str  # "apply" or "rollback"
+    kind: str  # "apply", "rollback" or "promote"
     environment: str
     region: str
     alias: str
@@ -94,6 +92,7 @@ class DeployRecord:
     artifacts: dict[str, str]  # the SHA-256 (hex) of every zip deployed, by target address
     changed: tuple[str, ...] = field(default_factory=tuple)  # what this deploy changed, by AWS name
     rolled_back_to: str | None = None  # a rollback: the deploy whose versions it restored
+    promoted_from: str | None = None  # a promotion: `ENV:DEPLOY_ID` whose bytes it deployed
 
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -124,6 +123,7 @@ class DeployRecord:
                 artifacts=dict(data["artifacts"]),
                 changed=tuple(data.get("changed", ())),
                 rolled_back_to=data.get("rolled_back_to"),
+                promoted_from=data.get("promoted_from"),
             )
         except (KeyError, TypeError) as e:
             raise DeployError(

@@ -105,6 +105,8 @@ def required(service: str, operation: str, params: dict[str, Any], region: str) 
         return [Permission(f"s3:{operation}", f"{s3_arn}{params['Bucket']}/{params['Key']}")]
     if key == ("s3", "CreateBucket"):
         return [Permission("s3:CreateBucket", f"{s3_arn}{params['Bucket']}")]
+    if key == ("sts", "GetCallerIdentity"):
+        return []  # allowed to every identity, whatever its policies say
     if key in (("iam", "GetRole"), ("iam", "CreateRole")):
         return [Permission(f"iam:{operation}", f"arn:aws:iam::{EMULATOR_ACCOUNT}:role/{params['RoleName']}")]
     raise UnknownCall(f"{service}:{operation}")

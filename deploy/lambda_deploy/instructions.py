@@ -182,8 +182,9 @@ class RecordDeploy:
     key: str
     commit: Commit
     environment: str
-    kind: str = "apply"
+    kind: str = "apply"  # or "rollback", "promote"
     rolled_back_to: str | None = None
+    promoted_from: str | None = None
 
     @property
     def subject(self) -> str:

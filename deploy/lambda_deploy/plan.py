@@ -31,7 +31,7 @@ from lambda_deploy.aws import (
 )
 from lambda_deploy.config import DeployConfig, FunctionConfig, LayerConfig, creation_setting
 from lambda_deploy.errors import ArtifactError, DeployError, MissingFunctionError, PlatformMismatchError
-from lambda_deploy.history import DEFAULT_ENVIRONMENT, Commit
+from lambda_deploy.history import Commit
 from lambda_deploy.instructions import (
     FUNCTION_INSTRUCTIONS,
     CreateFunction,
@@ -168,7 +168,7 @@ class Recording:
 
     deploy_id: str
     commit: Commit
-    environment: str = DEFAULT_ENVIRONMENT
+    promoted_from: str | None = None  # `ENV:DEPLOY_ID` for a promotion (promote.py)
 
 
 def make_plan(
@@ -234,9 +234,17 @@ def make_plan(
     record: list[Instruction] = []
     if (publishing or function_steps) and recording is not None:
         staging.require_bucket("the deploy history")
-        key = f"{config.history_prefix}{recording.deploy_id}.json"
+        key = f"{config.history_folder}{recording.deploy_id}.json"
         record.append(
-            RecordDeploy(recording.deploy_id, config.bucket, key, recording.commit, recording.environment)
+            RecordDeploy(
+                recording.deploy_id,
+                config.bucket,
+                key,
+                recording.commit,
+                config.environment,
+                kind="promote" if recording.promoted_from else "apply",
+                promoted_from=recording.promoted_from,
+            )
         )
     instructions = staging.instructions(target) + publishing + function_steps + record
     return Plan(

@@ -85,14 +85,14 @@ def make_rollback_plan(
             f"({record.commit.describe()}) and apply it. Nothing was changed."
         )
     if steps:
-        key = f"{config.history_prefix}{recording.deploy_id}.json"
+        key = f"{config.history_folder}{recording.deploy_id}.json"
         steps.append(
             RecordDeploy(
                 recording.deploy_id,
                 config.bucket,
                 key,
                 record.commit,
-                recording.environment,
+                config.environment,
                 kind="rollback",
                 rolled_back_to=record.deploy_id,
             )

@@ -8,7 +8,7 @@ import json
 import pytest
 from lambda_deploy.artifacts import Artifact
 from lambda_deploy.aws import Aws
-from lambda_deploy.config import DEFAULT_ALIAS, DEFAULT_HISTORY_PREFIX
+from lambda_deploy.config import DEFAULT_ALIAS, DEFAULT_ENVIRONMENT, DEFAULT_HISTORY_PREFIX
 from lambda_deploy.conftest import (
     BUCKET,
     FUNCTIONS,
@@ -52,7 +52,7 @@ def test_a_deploy_publishes_a_version_of_each_function_moves_the_alias_and_recor
         assert aws.function(name).code_sha256 == code  # $LATEST matches the commit too
     (key,) = history_keys(aws)
     record = json.loads(aws.read_object(BUCKET, key))
-    assert key == f"{DEFAULT_HISTORY_PREFIX}{run.summary['deploy_id']}.json"
+    assert key == f"{DEFAULT_HISTORY_PREFIX}{DEFAULT_ENVIRONMENT}/{run.summary['deploy_id']}.json"
     assert {name: f["version"] for name, f in record["functions"].items()} == {
         name: "1" for name in FUNCTIONS
     }

@@ -17,14 +17,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import tomllib
 import yaml
 from doubles.lambda_front import LambdaFront, operation
 from integration.repo_copy import PantsRun, RepoCopy
 from integration.scratch_history import API, THUMBNAIL, commit_change, scratch_history, selected
 from lambda_artifacts.metadata import ArtifactMetadata, find_metadata
 from lambda_deploy.aws import make_clients
-from lambda_deploy.config import load_config
+from lambda_deploy.config import DeployConfig, load_config, load_settings
 from lambda_deploy.emulator import LOCAL_CREDENTIALS, LocalEmulator
 
 MARKER = "converge-marker-commit-B"
@@ -78,8 +77,23 @@ def expand(text: str, context: dict[str, str]) -> str:
     return re.sub(r"\$\{\{\s*(.*?)\s*\}\}", lambda match: context[match.group(1)], text)
 
 
+def deploy_environment(repo: RepoCopy) -> str | None:
+    """The deploy.toml environment main.yaml's deploy job deploys to (its --env), if any."""
+    workflow = yaml.safe_load(repo.path(".github/workflows/main.yaml").read_text())
+    (command,) = (s["run"] for s in workflow["jobs"]["deploy"]["steps"] if "--aws" in s.get("run", ""))
+    found = re.search(r"--env\s+(\S+)", command)
+    return found.group(1) if found else None
+
+
+def deploy_config(repo: RepoCopy) -> DeployConfig:
+    """The deploy configuration of the environment the job deploys to, with what was built."""
+    return load_config(
+        repo.path("deploy/deploy.toml"), repo.path("dist"), environment=deploy_environment(repo)
+    )
+
+
 def deploy_region(repo: RepoCopy) -> str:
-    return tomllib.loads(repo.path("deploy/deploy.toml").read_text())["region"]
+    return load_settings(repo.path("deploy/deploy.toml"), deploy_environment(repo)).region
 
 
 def built(repo: RepoCopy) -> dict[str, ArtifactMetadata]:
@@ -89,7 +103,7 @@ def built(repo: RepoCopy) -> dict[str, ArtifactMetadata]:
 
 def aws_names(repo: RepoCopy) -> dict[str, str]:
     """Each built artifact's AWS name, by address, as the deploy tool names it."""
-    config = load_config(repo.path("deploy/deploy.toml"), repo.path("dist"))
+    config = deploy_config(repo)
     return {f.address: f.name for f in config.functions.values()} | {
         k: v.name for k, v in config.layers.items()
     }
@@ -148,7 +162,7 @@ def test_a_deploy_that_failed_midway_is_finished_by_the_next_commit(tmp_path: Pa
         def create_infrastructure() -> None:
             """What infrastructure code creates before the first deploy: the bucket, and each
             function on its platform with placeholder code (the tool only creates them on --local)."""
-            config = load_config(repo.path("deploy/deploy.toml"), repo.path("dist"))
+            config = deploy_config(repo)
             aws.create_bucket(config.bucket)
             role = aws.ensure_role("deploy-convergence-test")
             placeholder = tmp_path / "placeholder.zip"

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import tomllib
 import yaml
 
 REPO = Path("repository")  # the whole repository, as //:repository puts it in the sandbox
@@ -79,8 +80,17 @@ def run_zizmor(paths: list[Path]) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_there_are_workflows_for_pull_requests_and_main() -> None:
-    assert [w.name for w in WORKFLOWS] == ["main.yaml", "pull-request.yaml"]
+def test_there_are_workflows_for_pull_requests_main_and_drift() -> None:
+    assert [w.name for w in WORKFLOWS] == ["drift.yaml", "main.yaml", "pull-request.yaml"]
+
+
+def talks_to_aws(job: dict[str, Any]) -> bool:
+    return any("configure-aws-credentials@" in step.get("uses", "") for step in job["steps"])
+
+
+def changes_aws(job: dict[str, Any]) -> bool:
+    """A job that deploys (apply or promote), as opposed to one that only reads (plan)."""
+    return any(re.search(r"deploy -- (apply|promote)\b", step.get("run", "")) for step in job["steps"])
 
 
 def test_actionlint_finds_nothing(actionlint: Path) -> None:
@@ -109,14 +119,14 @@ def test_both_linters_catch_a_bad_workflow(actionlint: Path, tmp_path: Path) -> 
 
 
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
-def test_permissions_start_empty_and_oidc_is_only_for_deploying(path: Path) -> None:
+def test_permissions_start_empty_and_oidc_is_only_for_jobs_that_assume_the_deploy_role(path: Path) -> None:
     workflow = load(path)
 
     assert workflow["permissions"] == {}
     for job_id, job in workflow["jobs"].items():
         assert job["name"], job_id
         assert job["permissions"].get("contents") == "read", job_id
-        assert ("id-token" in job["permissions"]) == (job_id == "deploy"), job_id
+        assert ("id-token" in job["permissions"]) == talks_to_aws(job), job_id
 
 
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
@@ -134,8 +144,8 @@ def test_superseded_runs_are_cancelled_but_never_a_deploy_and_ci_config_is_used(
         concurrency = job.get("concurrency") or workflow.get("concurrency")
         assert concurrency, f"{path.name}: {job_id} has no concurrency group"
         # A deploy cancelled midway would leave AWS between two commits: deploys queue instead.
-        assert concurrency["cancel-in-progress"] is (job_id != "deploy"), job_id
-    if "deploy" in workflow["jobs"]:
+        assert concurrency["cancel-in-progress"] is not changes_aws(job), job_id
+    if any(changes_aws(job) for job in workflow["jobs"].values()):
         assert "concurrency" not in workflow, "a workflow-level group would cancel the deploy with the run"
     assert workflow["env"]["PANTS_CONFIG_FILES"] == "pants.ci.toml"
     assert (REPO / "pants.ci.toml").is_file()
@@ -165,9 +175,12 @@ def test_pants_log_is_uploaded_even_on_failure(path: Path) -> None:
 def test_what_changed_is_chosen_by_the_tested_script(path: Path) -> None:
     """Lint, test and package run through build-support/ci-changed.sh, which
     tests/integration/change_selection_test.py checks; never through their own --changed-since."""
-    runs = [step["run"] for step in steps(load(path)) if "run" in step]
-    assert any(run.startswith("build-support/ci-changed.sh ") for run in runs)
+    workflow = load(path)
+    runs = [step["run"] for step in steps(workflow) if "run" in step]
     assert not [run for run in runs if "--changed-since" in run]
+    assert not [run for run in runs if re.search(r"\./pants\b.*\b(test|lint)\b", run)], "use ci-changed.sh"
+    if {"push", "pull_request"} & set(workflow["on"]):  # the ones that test a change
+        assert any(run.startswith("build-support/ci-changed.sh ") for run in runs)
 
 
 def test_main_deploys_every_artifact_with_the_real_framework_and_writes_a_job_summary() -> None:
@@ -184,6 +197,37 @@ def test_main_deploys_every_artifact_with_the_real_framework_and_writes_a_job_su
     assert "--aws" in apply["run"] and "--json" in apply["run"]
     assert '--summary-markdown "$GITHUB_STEP_SUMMARY"' in apply["run"]
     assert "env" not in apply or "GH_TOKEN" not in apply["env"]  # the token only where it is needed
+
+
+def test_main_promotes_to_prod_after_approval_exactly_what_staging_got() -> None:
+    jobs = load(WORKFLOWS_DIR / "main.yaml")["jobs"]
+    deploy, promote = jobs["deploy"], jobs["promote"]
+    apply = next(s["run"] for s in deploy["steps"] if "deploy -- apply" in s.get("run", ""))
+    promoting = next(s["run"] for s in promote["steps"] if "deploy -- promote" in s.get("run", ""))
+    source = re.search(r"--env (\S+)", apply).group(1)
+
+    assert promote["needs"] == "deploy"
+    # The GitHub environment whose required reviewers are the manual approval.
+    assert promote["environment"] == "production" and deploy["environment"] != "production"
+    assert f"--from {source} --to prod" in promoting and "--aws" in promoting
+    # It packages the same way (same bytes), which promote then checks against staging's record.
+    packages = [
+        [(s["run"], s["env"]) for s in job["steps"] if " package " in s.get("run", "")]
+        for job in (deploy, promote)
+    ]
+    assert packages[0] == packages[1] and packages[0]
+
+
+def test_the_drift_check_plans_every_environment_with_the_detailed_exit_code() -> None:
+    workflow = load(WORKFLOWS_DIR / "drift.yaml")
+    (job,) = workflow["jobs"].values()
+    plan = next(s for s in job["steps"] if "deploy -- plan" in s.get("run", ""))
+
+    assert "schedule" in workflow["on"]
+    assert "--detailed-exitcode" in plan["run"] and "--aws" in plan["run"]
+    assert set(job["strategy"]["matrix"]["environment"]) == set(
+        tomllib.loads((REPO / "deploy/deploy.toml").read_text())["environments"]
+    )
 
 
 def test_every_target_type_ci_filters_on_is_one_the_plugins_register() -> None:
