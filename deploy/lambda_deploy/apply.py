@@ -16,9 +16,10 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 
+from lambda_deploy import rollout as rollout_module
 from lambda_deploy.artifacts import Artifact
 from lambda_deploy.aws import AliasState, Aws, Code, FunctionState, FunctionVersion, LayerVersion
-from lambda_deploy.errors import ConcurrentChangeError, DeployError, UploadMismatchError
+from lambda_deploy.errors import ConcurrentChangeError, DeployError, RolloutAborted, UploadMismatchError
 from lambda_deploy.history import DeployedFunction, DeployedLayer, DeployRecord, History
 from lambda_deploy.instructions import (
     FUNCTION_INSTRUCTIONS,
@@ -32,6 +33,7 @@ from lambda_deploy.instructions import (
     PublishVersion,
     RecordDeploy,
     SetLayers,
+    ShiftTraffic,
     UpdateCode,
     UploadToS3,
     short_layer_arn,
@@ -106,6 +108,7 @@ class Executor:
             SetLayers: self._set_layers,
             PublishVersion: self._publish_version,
             PointAlias: self._point_alias,
+            ShiftTraffic: self._shift_traffic,
             RecordDeploy: self._record_deploy,
         }
 
@@ -412,6 +415,54 @@ class Executor:
         self._aliases[name] = moved
         self.result.alias_versions[name] = version
         return f"pointed {name}:{instruction.alias} at version {version.version}"
+
+    def _shift_traffic(self, instruction: ShiftTraffic) -> str:
+        """Each step of the rollout: weight, then bake while polling the alarms. An alarm in
+        ALARM, or the deploy stopping (another function failed), moves the alias back to the old
+        version with all its traffic. A crash or Ctrl-C leaves it weighted: the next apply starts
+        the rollout again, and a rollback clears the weights."""
+        name, alias, rollout = instruction.function.name, instruction.alias, instruction.function.rollout
+        new = instruction.version or self.result.published_versions[name]
+        current = self._aliases[name] or instruction.current
+        old = current.function_version
+        for weight, seconds in rollout.steps:
+            with self._races():
+                current = self._aliases[name] = self.aws.weigh_alias(current, name, new.version, weight)
+            logger.info(
+                "%s:%s sends %.0f%% to version %s for %.0f s", name, alias, weight * 100, new.version, seconds
+            )
+            firing = self._bake(instruction.function.alarms, seconds)
+            if firing or self._stop.is_set():
+                with self._races():
+                    self._aliases[name] = self.aws.point_alias(name, alias, old, current)
+                if not firing:
+                    return f"moved {name}:{alias} back to version {old}: the deploy stopped mid-rollout"
+                raise RolloutAborted(
+                    f"The alarm {firing} went into ALARM while {name}:{alias} sent {weight:.0%} of its "
+                    f"traffic to version {new.version} ({rollout.describe()}): moved the alias back to "
+                    f"version {old}, with all its traffic. Version {new.version} stays published; fix the "
+                    f"cause and deploy again, or look at it with `invoke`."
+                )
+        with self._races():
+            self._aliases[name] = self.aws.point_alias(name, alias, new.version, current)
+        self.result.alias_versions[name] = new
+        watched = ", ".join(instruction.function.alarms) or "no alarms"
+        return (
+            f"shifted {name}:{alias} to version {new.version} ({rollout.describe()}; {watched} stayed quiet)"
+        )
+
+    def _bake(self, alarms: tuple[str, ...], seconds: float) -> str | None:
+        """Waits `seconds`, asking CloudWatch every ALARM_POLL_SECONDS; the alarms in ALARM, if any."""
+        deadline = time.monotonic() + seconds
+        while True:
+            if alarms:
+                states = self.aws.alarm_states(alarms)
+                firing = [alarm for alarm in alarms if states.get(alarm) == "ALARM"]
+                if firing:
+                    return ", ".join(firing)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or self._stop.wait(min(rollout_module.ALARM_POLL_SECONDS, remaining)):
+                return None
 
     def _record_deploy(self, instruction: RecordDeploy) -> str:
         config = self.plan.config

@@ -123,18 +123,34 @@ def make_clients(
         iam_client=session.client("iam", endpoint_url=endpoint_url, config=RETRYING),
         region=region,
         sts_client=session.client("sts", endpoint_url=endpoint_url, config=RETRYING),
+        cloudwatch_client=session.client("cloudwatch", endpoint_url=endpoint_url, config=RETRYING),
     )
 
 
 class Aws:
     def __init__(
-        self, lambda_client: Any, s3_client: Any, iam_client: Any, region: str, sts_client: Any = None
+        self,
+        lambda_client: Any,
+        s3_client: Any,
+        iam_client: Any,
+        region: str,
+        sts_client: Any = None,
+        cloudwatch_client: Any = None,
     ) -> None:
         self.lambda_client = lambda_client
         self.s3 = s3_client
         self.iam = iam_client
         self.sts = sts_client
+        self.cloudwatch = cloudwatch_client
         self.region = region
+
+    def alarm_states(self, names: tuple[str, ...]) -> dict[str, str]:
+        """Each named CloudWatch alarm's state (OK, ALARM, INSUFFICIENT_DATA); a missing one is absent."""
+        states: dict[str, str] = {}
+        for start in range(0, len(names), 100):  # DescribeAlarms takes up to 100 names
+            found = self.cloudwatch.describe_alarms(AlarmNames=list(names[start : start + 100]))
+            states.update((alarm["AlarmName"], alarm["StateValue"]) for alarm in found["MetricAlarms"])
+        return states
 
     def account_id(self) -> str:
         """The AWS account the credentials belong to (STS needs no permission for this)."""
@@ -276,6 +292,18 @@ class Aws:
 
     def delete_layer_version(self, name: str, version: int) -> None:
         self.lambda_client.delete_layer_version(LayerName=name, VersionNumber=version)
+
+    def weigh_alias(self, current: AliasState, function: str, version: str, weight: float) -> AliasState:
+        """Keeps the alias on its version and sends `weight` of its traffic to `version`."""
+        revision = {"RevisionId": current.revision_id} if current.revision_id else {}
+        updated = self.lambda_client.update_alias(
+            FunctionName=function,
+            Name=current.name,
+            FunctionVersion=current.function_version,
+            RoutingConfig={"AdditionalVersionWeights": {version: weight}},
+            **revision,
+        )
+        return _alias_state(updated)
 
     def point_alias(self, name: str, alias: str, version: str, current: AliasState | None) -> AliasState:
         """Moves the alias to `version` with all of its traffic, or creates it there. Guarded by

@@ -27,6 +27,7 @@ import botocore
 import tomllib
 from lambda_artifacts.metadata import ArtifactMetadata, MetadataError, find_metadata
 from lambda_deploy.errors import ArtifactError, ConfigError
+from lambda_deploy.rollout import ALL_AT_ONCE, Rollout, RolloutSyntaxError, parse_rollout
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +56,8 @@ ENVIRONMENT_KEYS = (
     "function_prefix",
     "bucket",
     "alias",
+    "rollout",
+    "alarms",
 )
 ACCOUNT_ID = re.compile(r"[0-9]{12}")
 
@@ -103,6 +106,9 @@ class FunctionConfig:
     # the function's table nor [function_defaults] sets it; an error only if it is needed.
     memory_mb: int | None
     timeout_seconds: int | None
+    # How its alias moves to a new version, and the CloudWatch alarms that move it back (rollout.py).
+    rollout: Rollout = Rollout(ALL_AT_ONCE)
+    alarms: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -142,6 +148,8 @@ class Settings:
     history_prefix: str = DEFAULT_HISTORY_PREFIX
     environment: str = DEFAULT_ENVIRONMENT
     account_id: str | None = None
+    rollout: Rollout = Rollout(ALL_AT_ONCE)
+    alarms: tuple[str, ...] = ()
 
     def deploy_config(
         self, layers: dict[str, LayerConfig], functions: dict[str, FunctionConfig]
@@ -267,9 +275,14 @@ def load_settings(path: Path = DEFAULT_CONFIG, environment: str | None = None) -
             f"{path}: [environments.{environment}] account_id is {account_id!r}: it takes the 12-digit "
             f'AWS account ID, as a string, e.g. account_id = "123456789012".'
         )
+    where = f"[environments.{environment}] " if env.has("rollout") else ""
+    rollout = _rollout(path, where, chosen("rollout", root, str, ALL_AT_ONCE))
+    alarms = _alarms(path, env if env.has("alarms") else root, "alarms")
     return Settings(
         path=path,
         region=region,
+        rollout=rollout,
+        alarms=alarms,
         alias=alias,
         history_prefix=history_prefix.rstrip("/") + "/",
         environment=environment or DEFAULT_ENVIRONMENT,
@@ -282,6 +295,24 @@ def load_settings(path: Path = DEFAULT_CONFIG, environment: str | None = None) -
         layer_overrides=root.table("layers").tables(),
         function_overrides=root.table("functions").tables(),
     )
+
+
+def _rollout(path: Path, where: str, text: str) -> Rollout:
+    try:
+        return parse_rollout(text)
+    except RolloutSyntaxError as e:
+        raise ConfigError(f"{path}: {where}{e}.")
+
+
+def _alarms(path: Path, table: _Table, key: str) -> tuple[str, ...]:
+    if not table.has(key):
+        return ()
+    value = table.data[key]
+    if not isinstance(value, list) or not all(isinstance(name, str) and name for name in value):
+        raise ConfigError(
+            f'{path}: `{table._key(key)}` must be a list of CloudWatch alarm names, e.g. alarms = ["api-errors"].'
+        )
+    return tuple(value)
 
 
 def function_name(address: str, prefix: str = "") -> str:
@@ -422,6 +453,16 @@ def _function_config(
         handler=metadata.handler if metadata else None,
         memory_mb=setting("memory_mb"),
         timeout_seconds=setting("timeout_seconds"),
+        rollout=(
+            _rollout(settings.path, f'[functions."{address}"] ', override.get("rollout", str))
+            if override is not None and override.has("rollout")
+            else settings.rollout
+        ),
+        alarms=(
+            _alarms(settings.path, override, "alarms")
+            if override is not None and override.has("alarms")
+            else settings.alarms
+        ),
     )
 
 

@@ -435,7 +435,7 @@ class AwsCalls:
                     return _access_denied(model.service_model.service_name, permission)
             return None
 
-        for client in (aws.lambda_client, aws.s3, aws.iam, aws.sts):
+        for client in (aws.lambda_client, aws.s3, aws.iam, aws.sts, aws.cloudwatch):
             client.meta.events.register("before-parameter-build", record)
             client.meta.events.register("before-call", deny)
 

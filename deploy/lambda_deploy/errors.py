@@ -31,3 +31,7 @@ class UploadMismatchError(DeployError):
 
 class PlatformMismatchError(DeployError):
     """A function in AWS runs another runtime or architecture than its artifacts were built for."""
+
+
+class RolloutAborted(DeployError):
+    """An alarm fired while traffic was split: the alias went back to the old version."""

@@ -21,6 +21,8 @@ What each grant is for (the AWS Lambda and S3 service authorization references):
   the artifacts prefix and the deploy history's prefix only (one record per deploy, read back by
   `history`).
 
+- `cloudwatch:DescribeAlarms` on the alarms a gradual rollout watches, if any;
+
 Creating functions, buckets and roles happens only on the local emulator; on AWS infrastructure
 code owns them, so the policy grants none of it.
 """
@@ -82,6 +84,14 @@ def deploy_policy(config: DeployConfig, account: str = ANY_ACCOUNT) -> dict[str,
         _allow("PublishTheLayers", LAYER_ACTIONS, [f"{lambda_arn}:layer:{name}" for name in layers]),
         _allow(
             "ReadTheLayerVersions", LAYER_VERSION_ACTIONS, [f"{lambda_arn}:layer:{name}:*" for name in layers]
+        ),
+        _allow(
+            "WatchTheRolloutAlarms",
+            ("cloudwatch:DescribeAlarms",),
+            [
+                f"arn:{partition(config.region)}:cloudwatch:{config.region}:{account}:alarm:{name}"
+                for name in sorted({a for f in config.functions.values() for a in f.alarms})
+            ],
         ),
         _allow("FindTheArtifactsBucket", BUCKET_ACTIONS, [bucket_arn]),
         _allow("StoreLargeArtifacts", OBJECT_ACTIONS, [f"{bucket_arn}/{config.prefix}*"]),

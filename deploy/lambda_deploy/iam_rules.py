@@ -105,6 +105,14 @@ def required(service: str, operation: str, params: dict[str, Any], region: str) 
         return [Permission(f"s3:{operation}", f"{s3_arn}{params['Bucket']}/{params['Key']}")]
     if key == ("s3", "CreateBucket"):
         return [Permission("s3:CreateBucket", f"{s3_arn}{params['Bucket']}")]
+    if key == ("cloudwatch", "DescribeAlarms"):
+        return [
+            Permission(
+                "cloudwatch:DescribeAlarms",
+                f"arn:{partition(region)}:cloudwatch:{region}:{EMULATOR_ACCOUNT}:alarm:{name}",
+            )
+            for name in params.get("AlarmNames", [])
+        ]
     if key == ("sts", "GetCallerIdentity"):
         return []  # allowed to every identity, whatever its policies say
     if key in (("iam", "GetRole"), ("iam", "CreateRole")):

@@ -173,6 +173,29 @@ class PointAlias:
 
 
 @dataclass(frozen=True)
+class ShiftTraffic:
+    """Moves the alias to a version step by step (rollout.py), polling `alarms` while traffic is
+    split; moves it back, with all its traffic, as soon as one is in ALARM."""
+
+    function: FunctionConfig
+    alias: str
+    version: FunctionVersion | None  # None: the version PublishVersion publishes just before
+    current: AliasState  # the alias, on the version traffic shifts away from
+
+    @property
+    def subject(self) -> str:
+        return self.function.name
+
+    def describe(self) -> str:
+        target = f"version {self.version.version}" if self.version else "the new version"
+        alarms = ", ".join(self.function.alarms) or "no alarms"
+        return (
+            f"shift {self.function.name}:{self.alias} from version {self.current.function_version} to "
+            f"{target}, {self.function.rollout.describe()}, watching {alarms}"
+        )
+
+
+@dataclass(frozen=True)
 class RecordDeploy:
     """Writes what this deploy deployed to the history (history.py), after everything else: a
     record exists only for a deploy that finished."""
@@ -203,6 +226,7 @@ Instruction = Union[
     SetLayers,
     PublishVersion,
     PointAlias,
+    ShiftTraffic,
     RecordDeploy,
 ]
 
@@ -213,7 +237,7 @@ def short_layer_arn(arn: str) -> str:
 
 
 # What a function's instructions act on; everything else comes before them.
-FUNCTION_INSTRUCTIONS = (CreateFunction, UpdateCode, SetLayers, PublishVersion, PointAlias)
+FUNCTION_INSTRUCTIONS = (CreateFunction, UpdateCode, SetLayers, PublishVersion, PointAlias, ShiftTraffic)
 # What runs after every function's instructions.
 LAST_INSTRUCTIONS = (RecordDeploy,)
 
@@ -233,7 +257,10 @@ def as_json(instruction: Instruction) -> dict[str, Any]:
         fields["layers"] = [ref.describe() for ref in instruction.layers]
     if isinstance(instruction, (UploadToS3, RecordDeploy)):
         fields["s3_uri"] = f"s3://{instruction.bucket}/{instruction.key}"
-    if isinstance(instruction, PointAlias):
+    if isinstance(instruction, ShiftTraffic):
+        fields["rollout"] = instruction.function.rollout.describe()
+        fields["alarms"] = list(instruction.function.alarms)
+    if isinstance(instruction, (PointAlias, ShiftTraffic)):
         fields["alias"] = instruction.alias
         fields["version"] = instruction.version.version if instruction.version else None
     fields["description"] = instruction.describe()

@@ -43,6 +43,7 @@ from lambda_deploy.instructions import (
     PublishVersion,
     RecordDeploy,
     SetLayers,
+    ShiftTraffic,
     UpdateCode,
     UploadToS3,
 )
@@ -231,6 +232,7 @@ def make_plan(
     for status in functions:
         refs = tuple(layers[key].ref for key in status.function.layers)
         function_steps += function_instructions(status, refs, staging)
+    check_alarms(config, aws, function_steps)
     record: list[Instruction] = []
     if (publishing or function_steps) and recording is not None:
         staging.require_bucket("the deploy history")
@@ -255,6 +257,22 @@ def make_plan(
         tuple(instructions),
         recording.deploy_id if record and recording else None,
     )
+
+
+def check_alarms(config: DeployConfig, aws: Aws, steps: list[Instruction]) -> None:
+    """Every alarm a rollout will watch must exist: a typo would otherwise never fire."""
+    wanted = sorted(
+        {alarm for step in steps if isinstance(step, ShiftTraffic) for alarm in step.function.alarms}
+    )
+    if not wanted:
+        return
+    missing = [name for name in wanted if name not in aws.alarm_states(tuple(wanted))]
+    if missing:
+        raise DeployError(
+            f"The CloudWatch alarm(s) {', '.join(missing)}, which a rollout watches (`alarms` in "
+            f"{config.path}), do not exist in {config.region}. Create them, or fix the names. "
+            f"Nothing was changed."
+        )
 
 
 def check_platform(config: DeployConfig, function: FunctionConfig, current: FunctionState) -> None:
@@ -312,14 +330,24 @@ def function_instructions(
     # $LATEST as it will be: a new version for it, unless one already holds it.
     existing = None if steps else status.version_of_latest()
     if existing is None:
-        steps += [PublishVersion(function, code_sha256), PointAlias(function, alias, None, status.alias)]
+        steps += [PublishVersion(function, code_sha256), move_alias(status, alias, None)]
     elif (
         status.alias is None
         or status.alias.function_version != existing.version
         or status.alias.additional_weights
     ):
-        steps.append(PointAlias(function, alias, existing, status.alias))
+        steps.append(move_alias(status, alias, existing))
     return steps
+
+
+def move_alias(status: FunctionStatus, alias: str, version: FunctionVersion | None) -> Instruction:
+    """Step by step if the function has a gradual rollout and there is a version to move away
+    from; else at once (a new alias has no traffic to protect)."""
+    current = status.alias
+    if status.function.rollout.gradual and current is not None:
+        if version is None or version.version != current.function_version:
+            return ShiftTraffic(status.function, alias, version, current)
+    return PointAlias(status.function, alias, version, current)
 
 
 def rollback_instructions(status: FunctionStatus, alias: str, version: FunctionVersion) -> list[Instruction]:

@@ -8,7 +8,14 @@ from lambda_artifacts.size_limit import UNZIPPED_LIMIT_BYTES, human_size
 from lambda_deploy.apply import ApplyResult
 from lambda_deploy.artifacts import Artifact
 from lambda_deploy.history import DeployRecord
-from lambda_deploy.instructions import CreateFunction, PointAlias, SetLayers, UpdateCode, as_json
+from lambda_deploy.instructions import (
+    CreateFunction,
+    PointAlias,
+    SetLayers,
+    ShiftTraffic,
+    UpdateCode,
+    as_json,
+)
 from lambda_deploy.plan import FunctionStatus, LayerStatus, Plan
 from lambda_deploy.preflight import FunctionSize
 
@@ -58,7 +65,7 @@ def plan_text(plan: Plan, sizes: list[FunctionSize]) -> str:
 
 def _alias_action(plan: Plan, status: FunctionStatus) -> str:
     steps = plan.for_function(status.function.name)
-    return "moved" if any(isinstance(step, PointAlias) for step in steps) else "unchanged"
+    return "moved" if any(isinstance(step, (PointAlias, ShiftTraffic)) for step in steps) else "unchanged"
 
 
 def result_text(plan: Plan, result: ApplyResult) -> str:
