@@ -4,6 +4,7 @@
 ./pants run deploy -- rollback [--to DEPLOY_ID]
 ./pants run deploy -- prune --keep N [--dry-run]
 ./pants run deploy -- promote --from staging --to prod
+./pants run deploy -- emulator [--port 5000]
 (each with --env NAME: an [environments.NAME] of deploy.toml)
 ./pants run deploy -- invoke NAME --event FILE|-
 ./pants run deploy -- iam-policy [--account ID]
@@ -27,6 +28,7 @@ import contextlib
 import json
 import logging
 import sys
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -35,10 +37,10 @@ from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionEr
 from lambda_artifacts.size_limit import human_size
 from lambda_deploy import iam, local_invoke, preflight
 from lambda_deploy import prune as prune_module
-from lambda_deploy.apply import Executor, Interrupted
+from lambda_deploy.apply import LOCAL_ROLE_NAME, Executor, Interrupted
 from lambda_deploy.aws import Aws, make_clients
 from lambda_deploy.config import DEFAULT_CONFIG, DEFAULT_DIST, DeployConfig, load_config, load_settings
-from lambda_deploy.emulator import LOCAL_CREDENTIALS, LocalEmulator
+from lambda_deploy.emulator import LOCAL_CREDENTIALS, LocalEmulator, create_infrastructure
 from lambda_deploy.errors import ArtifactError, DeployError
 from lambda_deploy.history import History, current_commit, new_deploy_id
 from lambda_deploy.plan import DeployTarget, Recording, make_plan
@@ -66,12 +68,16 @@ DEFAULT_PARALLEL = 8
 EXIT_INTERRUPTED = 130
 # `plan --detailed-exitcode`, as `terraform plan` has it: 0 AWS matches dist/, 1 error, 2 changes.
 EXIT_CHANGES_PENDING = 2
+# Where `emulator` listens unless told: moto's own default.
+DEFAULT_EMULATOR_PORT = 5000
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="./pants run deploy --", description=__doc__.split("\n\n")[1])
     commands = parser.add_subparsers(
-        dest="command", required=True, metavar="{plan,apply,history,rollback,prune,promote,invoke,iam-policy}"
+        dest="command",
+        required=True,
+        metavar="{plan,apply,history,rollback,prune,promote,emulator,invoke,iam-policy}",
     )
     # Where the configuration and the built artifacts are: every command reads both.
     paths = argparse.ArgumentParser(add_help=False)
@@ -169,6 +175,20 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         help="keep every version the last N deploys of the history used (0: only what aliases and $LATEST use)",
     )
     prune.add_argument("--dry-run", action="store_true", help="say what would be deleted; delete nothing")
+    emulator = commands.add_parser(
+        "emulator",
+        parents=[paths, environment],
+        help="run the local emulator until Ctrl-C, for --endpoint-url",
+        description="Starts the local emulator (moto's server) in the foreground, creates the bucket and "
+        "every built function with placeholder code, as infrastructure code would, and prints its URL; "
+        "plan, apply, history, rollback and prune then take --endpoint-url URL. Ctrl-C stops it.",
+    )
+    emulator.add_argument(
+        "--port",
+        type=_whole,
+        default=DEFAULT_EMULATOR_PORT,
+        help=f"default {DEFAULT_EMULATOR_PORT}; 0: any free port",
+    )
     invoke = commands.add_parser(
         "invoke",
         parents=[paths],
@@ -365,6 +385,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return local_invoke.run(args)
     if args.command == "iam-policy":
         return print_policy(args)
+    if args.command == "emulator":
+        return run_emulator(args)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s", stream=sys.stderr
     )
@@ -416,6 +438,36 @@ def history_config(args: argparse.Namespace, environment: str | None = None) -> 
         return load_config(args.config, args.dist, skip_missing=True, environment=environment)
     except ArtifactError:
         return load_settings(args.config, environment).without_artifacts()
+
+
+def run_emulator(args: argparse.Namespace) -> int:
+    try:
+        config = history_config(args)
+        with LocalEmulator(port=args.port) as emulator:
+            aws = make_clients(config.region, emulator.endpoint_url, LOCAL_CREDENTIALS)
+            created = create_infrastructure(aws, config, LOCAL_ROLE_NAME)
+            url = emulator.endpoint_url
+            print(f"The local emulator is running at {url} (region {config.region}).")
+            print(
+                f"Created, as infrastructure code would: {', '.join(created) or 'nothing (nothing built yet)'}."
+            )
+            print(f"Try: ./pants run deploy -- apply --endpoint-url {url}")
+            print(f"     ./pants run deploy -- history --endpoint-url {url}")
+            print("Ctrl-C stops it; everything in it is forgotten.", flush=True)
+            while True:
+                time.sleep(3600)
+    except KeyboardInterrupt:
+        print("\nStopped the local emulator.", file=sys.stderr)
+        return 0
+    except OSError as e:
+        print(
+            f"error: cannot start the emulator on port {args.port}: {e.strerror or e}. Pass --port 0 for any free port, or another one.",
+            file=sys.stderr,
+        )
+        return 1
+    except DeployError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
 
 
 def print_history(args: argparse.Namespace) -> int:

@@ -6,10 +6,15 @@ talks to AWS. It cannot run functions (that needs Docker); the artifact tests do
 
 from __future__ import annotations
 
+import io
 import logging
 import urllib.request
+import zipfile
 
 import moto
+from lambda_artifacts.metadata import AWS_HANDLER, HANDLER_MODULE
+from lambda_deploy.aws import Aws
+from lambda_deploy.config import DeployConfig
 from moto.server import ThreadedMotoServer
 
 # moto accepts any credentials; these keep boto3 from looking for real ones.
@@ -17,8 +22,9 @@ LOCAL_CREDENTIALS = {"aws_access_key_id": "local", "aws_secret_access_key": "loc
 
 
 class LocalEmulator:
-    def __init__(self) -> None:
-        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    def __init__(self, port: int = 0) -> None:
+        """`port` 0: any free one."""
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
         self.endpoint_url = ""
 
     def __enter__(self) -> LocalEmulator:
@@ -43,3 +49,34 @@ class LocalEmulator:
     @property
     def description(self) -> str:
         return f"the local emulator (moto {moto.__version__} at {self.endpoint_url})"
+
+
+# The placeholder code of a function the emulator creates, as infrastructure code would.
+PLACEHOLDER_HANDLER = "def handler(event, context):\n    return None\n"
+
+
+def create_infrastructure(aws: Aws, config: DeployConfig, role_name: str) -> list[str]:
+    """What infrastructure code creates before a first deploy: the bucket, and each function of
+    `config` on its platform with placeholder code. Returns what it created."""
+    created = []
+    if not aws.bucket_exists(config.bucket):
+        aws.create_bucket(config.bucket)
+        created.append(f"s3://{config.bucket}")
+    placeholder = io.BytesIO()
+    with zipfile.ZipFile(placeholder, "w") as zf:
+        zf.writestr(f"{HANDLER_MODULE}.py", PLACEHOLDER_HANDLER)
+    role = aws.ensure_role(role_name)
+    for function in config.functions.values():
+        if aws.function(function.name) is not None or function.runtime is None:
+            continue
+        aws.lambda_client.create_function(
+            FunctionName=function.name,
+            Runtime=function.runtime,
+            Architectures=[function.architecture],
+            Role=role,
+            Handler=AWS_HANDLER,
+            Code={"ZipFile": placeholder.getvalue()},
+        )
+        aws.wait_for("function_active_v2", function.name)
+        created.append(f"function {function.name}")
+    return created
