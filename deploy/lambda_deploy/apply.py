@@ -33,6 +33,7 @@ from lambda_deploy.instructions import (
     PublishVersion,
     RecordDeploy,
     SetLayers,
+    SetSnapStart,
     ShiftTraffic,
     UpdateCode,
     UploadToS3,
@@ -106,6 +107,7 @@ class Executor:
             CreateFunction: self._create_function,
             UpdateCode: self._update_code,
             SetLayers: self._set_layers,
+            SetSnapStart: self._set_snapstart,
             PublishVersion: self._publish_version,
             PointAlias: self._point_alias,
             ShiftTraffic: self._shift_traffic,
@@ -518,6 +520,14 @@ class Executor:
         History(self.aws, instruction.bucket, config.history_folder).write(record)
         self.result.deploy_id = instruction.deploy_id
         return f"recorded deploy {instruction.deploy_id} in s3://{instruction.bucket}/{instruction.key}"
+
+    def _set_snapstart(self, instruction: SetSnapStart) -> str:
+        name = instruction.function.name
+        state = self._unchanged_since_plan(name)
+        with self._races():
+            self.aws.update_function_snapstart(state, instruction.enabled)
+        self._functions[name] = self._read(name)
+        return f"turned SnapStart {'on' if instruction.enabled else 'off'} for {name}"
 
     def _unchanged_since_plan(self, name: str) -> FunctionState:
         """Before the first write to a function, refuse to overwrite a change someone else made

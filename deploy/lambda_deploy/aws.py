@@ -55,6 +55,7 @@ class FunctionState:
     # The platform AWS runs it on, which this tool never changes (infrastructure code owns it).
     runtime: str | None = None
     architecture: str | None = None
+    snapstart: bool = False  # SnapStart on published versions (ApplyOn: PublishedVersions)
 
     @property
     def fingerprint(self) -> tuple[str | None, str, str, tuple[str, ...]]:
@@ -214,6 +215,16 @@ class Aws:
         revision = {"RevisionId": state.revision_id} if state.revision_id else {}
         configuration = self.lambda_client.update_function_code(
             FunctionName=state.name, **code.as_request(), **revision
+        )
+        self.wait_until_updated(state.name)
+        return _function_state(state.name, configuration)
+
+    def update_function_snapstart(self, state: FunctionState, enabled: bool) -> FunctionState:
+        revision = {"RevisionId": state.revision_id} if state.revision_id else {}
+        configuration = self.lambda_client.update_function_configuration(
+            FunctionName=state.name,
+            SnapStart={"ApplyOn": "PublishedVersions" if enabled else "None"},
+            **revision,
         )
         self.wait_until_updated(state.name)
         return _function_state(state.name, configuration)
@@ -411,11 +422,18 @@ def _function_state(name: str, configuration: dict[str, Any]) -> FunctionState:
         last_modified=configuration.get("LastModified", ""),
         runtime=configuration.get("Runtime"),
         architecture=(configuration.get("Architectures") or ["x86_64"])[0],
+        snapstart=_snapstart(configuration),
     )
 
 
+def _snapstart(configuration: dict[str, Any]) -> bool:
+    return (configuration.get("SnapStart") or {}).get("ApplyOn") == "PublishedVersions"
+
+
 def _function_version(configuration: dict[str, Any]) -> FunctionVersion:
-    settings = {key: configuration.get(key) for key in VERSIONED_SETTINGS}
+    settings: dict[str, Any] = {key: configuration.get(key) for key in VERSIONED_SETTINGS}
+    # A version has its own snapshot state (OptimizationStatus); what it shares with $LATEST is ApplyOn.
+    settings["SnapStart"] = _snapstart(configuration)
     return FunctionVersion(
         version=configuration["Version"],
         code_sha256=configuration["CodeSha256"],

@@ -39,6 +39,9 @@ MAX_LAYERS_PER_FUNCTION = 5
 DEFAULT_FUNCTION_TARGET = "lambda"
 # What Lambda accepts as a function or layer name.
 AWS_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+# SnapStart for Python starts with python3.12.
+# https://docs.aws.amazon.com/lambda/latest/dg/snapstart.html
+SNAPSTART_OLDEST_PYTHON = (3, 12)
 # What Lambda accepts as an alias name: not all digits, which would read as a version.
 ALIAS_NAME = re.compile(r"(?!^[0-9]+$)[A-Za-z0-9_-]{1,128}")
 # The alias every deploy moves to the version it publishes, unless deploy.toml names another.
@@ -109,6 +112,8 @@ class FunctionConfig:
     # How its alias moves to a new version, and the CloudWatch alarms that move it back (rollout.py).
     rollout: Rollout = Rollout(ALL_AT_ONCE)
     alarms: tuple[str, ...] = ()
+    # Lambda SnapStart on its published versions: True/False as deploy.toml says, None: as it is.
+    snapstart: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -463,7 +468,27 @@ def _function_config(
             if override is not None and override.has("alarms")
             else settings.alarms
         ),
+        snapstart=_snapstart(settings.path, address, override, metadata),
     )
+
+
+def _snapstart(
+    path: Path, address: str, override: _Table | None, metadata: ArtifactMetadata | None
+) -> bool | None:
+    if override is None or not override.has("snapstart"):
+        return None
+    enabled = override.get("snapstart", bool)
+    runtime = metadata.runtime if metadata else None
+    if enabled and runtime is not None:
+        version = tuple(int(part) for part in runtime.removeprefix("python").split("."))
+        if version < SNAPSTART_OLDEST_PYTHON:
+            oldest = "python{}.{}".format(*SNAPSTART_OLDEST_PYTHON)
+            raise ConfigError(
+                f'{path}: [functions."{address}"] snapstart = true, but {address} is built for {runtime} '
+                f"(the root BUILD's runtime), and Lambda offers SnapStart for Python from {oldest} on. "
+                f"Move the runtime to {oldest} or later, or remove `snapstart`."
+            )
+    return enabled
 
 
 def _layer_config(

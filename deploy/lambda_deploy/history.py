@@ -25,9 +25,11 @@ RECORD_VERSION = 1
 
 
 def new_deploy_id(now: float | None = None) -> str:
-    """`20261203T130712Z-3f9a1c`: sorts by time, and two deploys in one second still differ."""
-    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(now))
-    return f"{stamp}-{secrets.token_hex(3)}"
+    """`20261203T130712.104823Z-3f9a1c`: ids sort as the deploys happened (to the microsecond,
+    so two deploys in one second keep their order), and two at once still differ."""
+    now = time.time() if now is None else now
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(now))
+    return f"{stamp}.{int(now % 1 * 1_000_000):06d}Z-{secrets.token_hex(3)}"
 
 
 @dataclass(frozen=True)

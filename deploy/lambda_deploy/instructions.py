@@ -131,6 +131,21 @@ class SetLayers:
 
 
 @dataclass(frozen=True)
+class SetSnapStart:
+    """Turns SnapStart on (or off) for the function's published versions, before the next one."""
+
+    function: FunctionConfig
+    enabled: bool
+
+    @property
+    def subject(self) -> str:
+        return self.function.name
+
+    def describe(self) -> str:
+        return f"turn SnapStart {'on' if self.enabled else 'off'} for the published versions of {self.function.name}"
+
+
+@dataclass(frozen=True)
 class PublishVersion:
     """Publishes the function's `$LATEST`, as the instructions before it leave it, as a version:
     what the alias then points at. Lambda publishes only if the code is still the one this deploy
@@ -224,6 +239,7 @@ Instruction = Union[
     CreateFunction,
     UpdateCode,
     SetLayers,
+    SetSnapStart,
     PublishVersion,
     PointAlias,
     ShiftTraffic,
@@ -237,7 +253,15 @@ def short_layer_arn(arn: str) -> str:
 
 
 # What a function's instructions act on; everything else comes before them.
-FUNCTION_INSTRUCTIONS = (CreateFunction, UpdateCode, SetLayers, PublishVersion, PointAlias, ShiftTraffic)
+FUNCTION_INSTRUCTIONS = (
+    CreateFunction,
+    UpdateCode,
+    SetLayers,
+    SetSnapStart,
+    PublishVersion,
+    PointAlias,
+    ShiftTraffic,
+)
 # What runs after every function's instructions.
 LAST_INSTRUCTIONS = (RecordDeploy,)
 

@@ -43,6 +43,7 @@ from lambda_deploy.instructions import (
     PublishVersion,
     RecordDeploy,
     SetLayers,
+    SetSnapStart,
     ShiftTraffic,
     UpdateCode,
     UploadToS3,
@@ -327,6 +328,8 @@ def function_instructions(
     wanted = tuple(ref.version.arn if ref.version else None for ref in layers)
     if current.layer_arns != wanted:
         steps.append(SetLayers(function, layers, current.layer_arns))
+    if function.snapstart is not None and current.snapstart != function.snapstart:
+        steps.append(SetSnapStart(function, function.snapstart))
     # $LATEST as it will be: a new version for it, unless one already holds it.
     existing = None if steps else status.version_of_latest()
     if existing is None:

@@ -18,7 +18,10 @@ The front forwards every request to moto over real HTTP and adds, each one optio
   And as on Lambda, PublishVersion publishes nothing new when `$LATEST`'s code and configuration
   equal the latest version's: moto publishes again after any update, even one that changed
   nothing. A CreateAlias of an alias that exists gets Lambda's 409 `ResourceConflictException`
-  (moto's code is `ConflictException`).
+  (moto's code is `ConflictException`). And SnapStart, which moto reports off whatever it is
+  told: UpdateFunctionConfiguration's `SnapStart` is kept per function (refused below
+  python3.12, as Lambda refuses it), each published version keeps the setting it was published
+  with, and every configuration the front returns says so.
   An alias gets a new `RevisionId` at every change, and an UpdateAlias that sends a stale one
   gets 412 (moto keeps one for ever and checks none).
 
@@ -131,6 +134,8 @@ class LambdaFront:
         self._revisions: dict[str, str] = {}
         self._code: dict[str, str] = {}  # CodeSha256 of each function's $LATEST, as last answered
         self._alias_revisions: dict[tuple[str, str], str] = {}
+        self._runtime: dict[str, str] = {}
+        self._snapstart: dict[tuple[str, str], str] = {}  # (function, version) -> ApplyOn
         front = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -205,6 +210,7 @@ class LambdaFront:
                 if unchanged is not None:
                     with self._lock:
                         self.calls[op] += 1
+                        self._with_snapstart(name, unchanged)
                     return 201, [("Content-Type", "application/json")], json.dumps(unchanged).encode()
             status, response_headers, data = self.forward(method, path, headers, body)
             error_type = {k.lower(): v for k, v in response_headers}.get("x-amzn-errortype", "")
@@ -236,6 +242,14 @@ class LambdaFront:
         sent = request.get("RevisionId")
         if sent is not None and sent != self._revision(name):
             return self._stale(op)
+        runtime = self._runtime.get(name, "")
+        python = tuple(int(part) for part in re.findall(r"[0-9]+", runtime))
+        if op == "UpdateFunctionConfiguration" and "SnapStart" in request and python < (3, 12):
+            return _error(
+                400,
+                "InvalidParameterValueException",
+                f"{runtime} does not support SnapStart.",
+            )
         code = request.get("CodeSha256")
         if op == "PublishVersion" and code is not None and name in self._code and code != self._code[name]:
             self.stale_revisions[op] += 1
@@ -279,6 +293,13 @@ class LambdaFront:
             name = json.loads(request)["FunctionName"]
         if name is not None and op in (*ALIAS_CHANGES, "GetAlias"):
             return self._alias_revision(op, name, data)
+        if name is not None and op in ("PublishVersion", "ListVersionsByFunction"):
+            response = json.loads(data)
+            for configuration in response.get("Versions", [response]):
+                if op == "PublishVersion":
+                    self._snapstart[(name, configuration["Version"])] = self._apply_on(name, "$LATEST")
+                self._with_snapstart(name, configuration)
+            return json.dumps(response).encode()
         if name is None or op not in (*UPDATES, "CreateFunction", "GetFunction", "GetFunctionConfiguration"):
             return data
         now = time.monotonic()
@@ -292,6 +313,11 @@ class LambdaFront:
         configuration = response["Configuration"] if op == "GetFunction" else response
         if configuration.get("Version", "$LATEST") == "$LATEST" and "CodeSha256" in configuration:
             self._code[name] = configuration["CodeSha256"]
+            self._runtime[name] = configuration.get("Runtime", "")
+        sent = json.loads(request or b"{}").get("SnapStart") if op == "UpdateFunctionConfiguration" else None
+        if sent is not None:
+            self._snapstart[(name, "$LATEST")] = sent.get("ApplyOn", "None")
+        self._with_snapstart(name, configuration)
         pending = now < self._pending_until.get(name, 0)
         configuration["State"] = "Pending" if pending else "Active"
         if pending:
@@ -320,7 +346,18 @@ class LambdaFront:
             layers = tuple(layer["Arn"] for layer in configuration.get("Layers", []))
             return (layers, *(json.dumps(configuration.get(key), sort_keys=True) for key in VERSIONED))
 
+        if self._apply_on(name, "$LATEST") != self._apply_on(name, published[-1]["Version"]):
+            return None
         return published[-1] if content(latest) == content(published[-1]) else None
+
+    def _apply_on(self, name: str, version: str) -> str:
+        return self._snapstart.get((name, version), "None")
+
+    def _with_snapstart(self, name: str, configuration: dict[str, Any]) -> None:
+        version = configuration.get("Version", "$LATEST")
+        apply_on = self._apply_on(name, version)
+        on = apply_on == "PublishedVersions" and version != "$LATEST"
+        configuration["SnapStart"] = {"ApplyOn": apply_on, "OptimizationStatus": "On" if on else "Off"}
 
     def _alias_revision(self, op: str, name: str, data: bytes) -> bytes:
         response = json.loads(data)
