@@ -113,7 +113,8 @@ def deploy_table(timings: list[DeployTiming], functions: int) -> list[str]:
     serial = next(t.apply_seconds for t in timings if t.parallel == 1)
     table = [
         f"Deploy: a layer bump across {functions} functions (publish the layer, then set each "
-        f"function's layers and wait), through a Lambda-like front: {API_LATENCY_SECONDS * 1000:.0f} ms "
+        f"function's layers and wait, publish a version of it and move its alias; then record the "
+        f"deploy), through a Lambda-like front: {API_LATENCY_SECONDS * 1000:.0f} ms "
         f"per API call, {UPDATE_SECONDS:.1f} s InProgress after each update:",
         "",
         "| `--parallel` | Plan (s) | Apply (s) | Serial apply ÷ this |",

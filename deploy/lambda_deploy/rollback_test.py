@@ -3,9 +3,15 @@ published; against moto's server over HTTP behind the Lambda-like front."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
+from doubles.lambda_front import LambdaFront
 from lambda_deploy.aws import Aws
 from lambda_deploy.config import DEFAULT_ALIAS
 from lambda_deploy.conftest import FUNCTIONS, FrontedEmulator, Workspace, add_comment, with_infrastructure
+from lambda_deploy.recovery_test import start_apply
 
 WRITES = ("UpdateFunctionCode", "UpdateFunctionConfiguration", "PublishVersion", "PublishLayerVersion")
 
@@ -117,3 +123,48 @@ def test_rollback_without_history_or_to_an_unknown_deploy_says_what_to_do(
     assert unknown.exit_code == 1
     assert "There is no deploy '20200101T000000Z-abcdef'" in unknown.output
     assert "./pants run deploy -- history" in unknown.output
+
+
+def start_rollback(workspace: Workspace, endpoint_url: str) -> subprocess.Popen[str]:
+    main = "import sys; from lambda_deploy.cli import main; sys.exit(main())"
+    config = ("--config", str(workspace.config), "--dist", str(workspace.dist))
+    return subprocess.Popen(
+        [sys.executable, "-c", main, "rollback", "--endpoint-url", endpoint_url, *config],
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+@with_infrastructure
+def test_an_apply_racing_a_rollback_both_finish_with_no_duplicate_version_or_stranded_alias(
+    workspace: Workspace, emulator: FrontedEmulator, aws: Aws
+) -> None:
+    deploy_three_times(workspace, emulator)  # thumbnail 1-3, api-handler 1-2
+    workspace.edit("thumbnail", "thumbnail/handler.py", add_comment)  # a fourth build, not deployed
+
+    # A slow link, so that the two overlap: the apply publishes thumbnail:4 while the rollback
+    # moves every alias back to the second deploy's versions.
+    with LambdaFront(emulator.endpoint_url, latency=0.1) as slow:
+        racers = [start_apply(workspace, slow.url), start_rollback(workspace, slow.url)]
+        outputs = [racer.communicate(timeout=300) for racer in racers]
+
+    assert [r.returncode for r in racers] == [0, 0], outputs
+    assert [v.version for v in aws.function_versions("thumbnail")] == ["$LATEST", "1", "2", "3", "4"]
+    assert [v.version for v in aws.function_versions("api-handler")] == ["$LATEST", "1", "2"]
+    for name, allowed in (("thumbnail", {"2", "4"}), ("api-handler", {"1", "2"})):
+        found = aws.lambda_client.get_alias(FunctionName=name, Name=DEFAULT_ALIAS)
+        version, weights = found["FunctionVersion"], (found.get("RoutingConfig") or {}).get(
+            "AdditionalVersionWeights"
+        )
+        assert version in allowed and not weights, (name, version, weights)
+    kinds = sorted(
+        r["kind"] for r in workspace.deploy("history", "--endpoint-url", emulator.endpoint_url).summary[:2]
+    )
+    assert kinds == ["apply", "rollback"]
+    # Whichever finished last, the next apply of the build brings every alias to it, publishing nothing.
+    final = workspace.deploy("apply", "--endpoint-url", emulator.endpoint_url)
+    assert final.exit_code == 0, final.output
+    assert alias_versions(aws) == {"api-handler": "2", "thumbnail": "4"}
+    assert [v.version for v in aws.function_versions("thumbnail")] == ["$LATEST", "1", "2", "3", "4"]
