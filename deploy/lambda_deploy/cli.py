@@ -55,7 +55,7 @@ from lambda_deploy.report import (
     rollback_text,
     summary,
 )
-from lambda_deploy.rollback import choose_deploy, make_rollback_plan
+from lambda_deploy.rollback import choose_deploy, is_live, make_rollback_plan
 
 logger = logging.getLogger(__name__)
 
@@ -276,7 +276,8 @@ class Deployment:
         config = history_config(args)
         human = sys.stderr if args.json else sys.stdout
         with connect(choose_target(args), config) as (target, aws):
-            record = choose_deploy(History(aws, config.bucket, config.history_folder), args.to)
+            history = History(aws, config.bucket, config.history_folder)
+            record = choose_deploy(history, args.to, lambda newest: is_live(newest, aws, config.alias))
             plan = make_rollback_plan(config, record, aws, target, Recording(new_deploy_id(), record.commit))
             print(rollback_text(plan, record), file=human, flush=True)
             self.executor = Executor(

@@ -3,12 +3,15 @@
 and needs no dist/.
 
 Without --to, each rollback undoes one more deploy: it goes to the deploy before the one that is
-live, and after a rollback to X, to the deploy before X. The rollback is recorded as a deploy of
+live, and after a rollback to X, to the deploy before X. If the aliases are not where the newest
+record left them (a deploy that failed or was cut off mid-rollout moved them, and was never
+recorded), it first restores the newest record. The rollback is recorded as a deploy of
 its own, naming the deploy it restored, so that history reads as what happened.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 from lambda_deploy.aws import Aws
@@ -26,8 +29,18 @@ from lambda_deploy.plan import (
 )
 
 
-def choose_deploy(history: History, to: str | None) -> DeployRecord:
-    """The deploy to restore: the one named, or the one before the deploy that is live."""
+def is_live(record: DeployRecord, aws: Aws, alias: str) -> bool:
+    """Every alias is where `record` left it, with all its traffic."""
+    for name, deployed in record.functions.items():
+        found = aws.alias(name, alias)
+        if found is None or found.function_version != deployed.version or found.additional_weights:
+            return False
+    return True
+
+
+def choose_deploy(history: History, to: str | None, live: Callable[[DeployRecord], bool]) -> DeployRecord:
+    """The deploy to restore: the one named; else the newest record if the aliases are not where
+    it left them; else the one before the deploy that is live."""
     where = f"s3://{history.bucket}/{history.prefix}"
     ids = history.ids()
     if not ids:
@@ -42,11 +55,15 @@ def choose_deploy(history: History, to: str | None) -> DeployRecord:
             )
         return history.read(to)
     newest = history.read(ids[0])
-    live = newest.rolled_back_to if newest.kind == "rollback" and newest.rolled_back_to else newest.deploy_id
-    older = [deploy_id for deploy_id in ids if deploy_id < live]
+    if not live(newest):
+        return newest
+    live_id = (
+        newest.rolled_back_to if newest.kind == "rollback" and newest.rolled_back_to else newest.deploy_id
+    )
+    older = [deploy_id for deploy_id in ids if deploy_id < live_id]
     if not older:
         raise DeployError(
-            f"Deploy {live} is the oldest recorded in {where}: there is none before it to roll back to. "
+            f"Deploy {live_id} is the oldest recorded in {where}: there is none before it to roll back to. "
             f"Nothing was changed."
         )
     return history.read(older[0])

@@ -158,6 +158,27 @@ def test_a_rollout_interrupted_mid_bake_is_finished_by_the_next_apply(
     assert [v.version for v in aws.function_versions("thumbnail")] == ["$LATEST", "1", "2"]  # no new version
 
 
+@with_infrastructure
+def test_a_rollout_interrupted_mid_bake_is_undone_by_a_rollback(
+    workspace: Workspace, emulator: FrontedEmulator, aws: Aws
+) -> None:
+    create_alarm(aws)
+    with_rollout(workspace, "canary 10% 60s")
+    first = workspace.deploy("apply", "--endpoint-url", emulator.endpoint_url).summary["deploy_id"]
+    workspace.edit("thumbnail", "thumbnail/handler.py", add_comment)
+    apply = start_apply(workspace, emulator.endpoint_url)
+    watcher = when_split(aws, lambda _: apply.send_signal(signal.SIGINT))
+    apply.communicate(timeout=120)
+    watcher.join(timeout=5)
+    assert alias(aws) == ("1", {"2": 0.1})
+
+    # The interrupted deploy was never recorded: rollback restores the newest record.
+    back = workspace.deploy("rollback", "--endpoint-url", emulator.endpoint_url)
+
+    assert back.exit_code == 0 and back.summary["rolled_back_to"] == first, back.output
+    assert alias(aws) == ("1", {})
+
+
 def test_a_rollout_lambda_would_not_understand_and_a_missing_alarm_are_refused(
     workspace: Workspace, emulator: FrontedEmulator, aws: Aws
 ) -> None:
