@@ -115,13 +115,14 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         metavar="N",
         help=f"update up to N functions at a time, after the layers (default: {DEFAULT_PARALLEL})",
     )
-    options = argparse.ArgumentParser(add_help=False, parents=[places, parallel])
-    options.add_argument(
+    summarizing = argparse.ArgumentParser(add_help=False)
+    summarizing.add_argument(
         "--summary-markdown",
         type=Path,
         metavar="FILE",
         help="append a Markdown summary to FILE (e.g. $GITHUB_STEP_SUMMARY)",
     )
+    options = argparse.ArgumentParser(add_help=False, parents=[places, parallel, summarizing])
     options.add_argument(
         "--skip-missing",
         action="store_true",
@@ -150,14 +151,8 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     )
     promote = commands.add_parser(
         "promote",
-        parents=[endpoints, parallel],
+        parents=[endpoints, parallel, summarizing],
         help="deploy to one environment exactly the artifacts another's last deploy recorded",
-    )
-    promote.add_argument(
-        "--summary-markdown",
-        type=Path,
-        metavar="FILE",
-        help="append a Markdown summary to FILE (e.g. $GITHUB_STEP_SUMMARY)",
     )
     promote.add_argument("--from", dest="source_env", required=True, metavar="NAME", help="e.g. staging")
     promote.add_argument("--to", dest="target_env", required=True, metavar="NAME", help="e.g. prod")

@@ -9,8 +9,11 @@ import http.server
 import importlib.util
 import io
 import json
+import os
 import py_compile
 import shutil
+import subprocess
+import sys
 import threading
 import zipfile
 from collections.abc import Callable, Iterator
@@ -248,6 +251,20 @@ class Workspace:
         with redirect_stdout(stdout), redirect_stderr(stderr):
             code = main([*args, "--json", "--config", str(self.config), "--dist", str(self.dist)])
         return Run(code, json.loads(stdout.getvalue()) if stdout.getvalue() else None, stderr.getvalue())
+
+
+def start_cli(workspace: Workspace, *args: str) -> subprocess.Popen[str]:
+    """`./pants run deploy -- ARGS` as its own process (as another CI runner, or a terminal,
+    would run it), on the workspace's configuration and artifacts."""
+    main = "import sys; from lambda_deploy.cli import main; sys.exit(main())"
+    paths = ("--config", str(workspace.config), "--dist", str(workspace.dist))
+    return subprocess.Popen(
+        [sys.executable, "-c", main, *args, *paths],
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 @pytest.fixture

@@ -4,11 +4,9 @@ and how a rerun converges. A file of its own so that Pants runs it beside deploy
 
 from __future__ import annotations
 
-import os
 import re
 import signal
 import subprocess
-import sys
 import time
 
 import pytest
@@ -34,6 +32,7 @@ from lambda_deploy.conftest import (
     function_layers,
     layer_versions,
     real_pypi_layer,
+    start_cli,
     with_infrastructure,
 )
 from lambda_deploy.plan import DeployTarget, make_plan
@@ -195,15 +194,7 @@ def test_apply_waits_out_every_pending_and_in_progress_state_as_lambda_needs(
 
 def start_apply(workspace: Workspace, endpoint_url: str, *options: str) -> subprocess.Popen[str]:
     """`./pants run deploy -- apply` as its own process, as two CI runners would run it."""
-    main = "import sys; from lambda_deploy.cli import main; sys.exit(main())"
-    config = ("--config", str(workspace.config), "--dist", str(workspace.dist))
-    return subprocess.Popen(
-        [sys.executable, "-c", main, "apply", "--endpoint-url", endpoint_url, *config, *options],
-        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    return start_cli(workspace, "apply", "--endpoint-url", endpoint_url, *options)
 
 
 @with_infrastructure

@@ -3,14 +3,17 @@ published; against moto's server over HTTP behind the Lambda-like front."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 from doubles.lambda_front import LambdaFront
 from lambda_deploy.aws import Aws
 from lambda_deploy.config import DEFAULT_ALIAS
-from lambda_deploy.conftest import FUNCTIONS, FrontedEmulator, Workspace, add_comment, with_infrastructure
+from lambda_deploy.conftest import (
+    FUNCTIONS,
+    FrontedEmulator,
+    Workspace,
+    add_comment,
+    start_cli,
+    with_infrastructure,
+)
 from lambda_deploy.recovery_test import start_apply
 
 WRITES = ("UpdateFunctionCode", "UpdateFunctionConfiguration", "PublishVersion", "PublishLayerVersion")
@@ -125,18 +128,6 @@ def test_rollback_without_history_or_to_an_unknown_deploy_says_what_to_do(
     assert "./pants run deploy -- history" in unknown.output
 
 
-def start_rollback(workspace: Workspace, endpoint_url: str) -> subprocess.Popen[str]:
-    main = "import sys; from lambda_deploy.cli import main; sys.exit(main())"
-    config = ("--config", str(workspace.config), "--dist", str(workspace.dist))
-    return subprocess.Popen(
-        [sys.executable, "-c", main, "rollback", "--endpoint-url", endpoint_url, *config],
-        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
 @with_infrastructure
 def test_an_apply_racing_a_rollback_both_finish_with_no_duplicate_version_or_stranded_alias(
     workspace: Workspace, emulator: FrontedEmulator, aws: Aws
@@ -147,7 +138,10 @@ def test_an_apply_racing_a_rollback_both_finish_with_no_duplicate_version_or_str
     # A slow link, so that the two overlap: the apply publishes thumbnail:4 while the rollback
     # moves every alias back to the second deploy's versions.
     with LambdaFront(emulator.endpoint_url, latency=0.1) as slow:
-        racers = [start_apply(workspace, slow.url), start_rollback(workspace, slow.url)]
+        racers = [
+            start_apply(workspace, slow.url),
+            start_cli(workspace, "rollback", "--endpoint-url", slow.url),
+        ]
         outputs = [racer.communicate(timeout=300) for racer in racers]
 
     assert [r.returncode for r in racers] == [0, 0], outputs
