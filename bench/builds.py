@@ -15,7 +15,7 @@ import signal
 import sys
 import time
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 import tomllib
@@ -141,7 +141,6 @@ class Build:
     name: str
     dist: Path
     deterministic: bool | None = None
-    times: dict[str, float] = field(default_factory=dict)
 
     def artifact(self, artifact: Artifact) -> Path:
         return self.dist / artifact.relative

@@ -87,6 +87,7 @@ class Executor:
         self.result = ApplyResult()
         self.progress = Progress(plan.instructions, report)
         self._stop = threading.Event()  # set on the first error or Ctrl-C: start nothing more
+        self._interrupted = threading.Event()  # Ctrl-C: the process is leaving, touch nothing more
         self._lock = threading.Lock()
         self._role_arn: str | None = None
         # The state each function is in, as last read or written: the next write expects it.
@@ -136,6 +137,7 @@ class Executor:
             self._run_chains(list(chains.values()), self.parallel, self._run_function)
             self._run_chains([last] if last else [], 1)
         except KeyboardInterrupt:
+            self._interrupted.set()
             self._stop.set()
             raise Interrupted(f"Interrupted: {self.progress.sentence()}; rerun apply to finish.")
         self.result.outcomes = [self.progress.outcomes[i] for i in sorted(self.progress.outcomes)]
@@ -434,6 +436,10 @@ class Executor:
                 "%s:%s sends %.0f%% to version %s for %.0f s", name, alias, weight * 100, new.version, seconds
             )
             firing = self._bake(instruction.function.alarms, seconds)
+            if self._interrupted.is_set():
+                # Left weighted, whether or not this thread outlives the process: what the next
+                # apply finishes and a rollback clears, the same every time.
+                return f"left {name}:{alias} sending {weight:.0%} to version {new.version}: interrupted"
             if firing or self._stop.is_set():
                 with self._races():
                     self._aliases[name] = self.aws.point_alias(name, alias, old, current)

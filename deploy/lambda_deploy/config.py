@@ -212,7 +212,7 @@ class _Table:
 def _environment_table(path: Path, root: _Table, environment: str | None) -> _Table:
     """The [environments.NAME] table `--env NAME` selects (an empty one without --env)."""
     tables = root.table("environments").tables()
-    if environment is None or environment == DEFAULT_ENVIRONMENT and environment not in tables:
+    if environment is None or (environment == DEFAULT_ENVIRONMENT and environment not in tables):
         return _Table(path, "", {})
     if environment not in tables:
         known = ", ".join(sorted(tables)) or "none"

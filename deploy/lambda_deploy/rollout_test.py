@@ -134,21 +134,28 @@ def test_a_linear_rollout_steps_through_each_weight(
     assert emulator.front.calls["UpdateAlias"] >= 2  # 50%, then all
 
 
-@with_infrastructure
-def test_a_rollout_interrupted_mid_bake_is_finished_by_the_next_apply(
-    workspace: Workspace, emulator: FrontedEmulator, aws: Aws
-) -> None:
+def interrupt_mid_canary(workspace: Workspace, emulator: FrontedEmulator, aws: Aws) -> tuple[str, str]:
+    """A first deploy, then an apply of a thumbnail edit stopped by Ctrl-C while its canary bakes;
+    returns the first deploy's id and what the interrupted apply printed."""
     create_alarm(aws)
     with_rollout(workspace, "canary 10% 60s")
-    workspace.deploy("apply", "--endpoint-url", emulator.endpoint_url)
+    first = workspace.deploy("apply", "--endpoint-url", emulator.endpoint_url).summary["deploy_id"]
     workspace.edit("thumbnail", "thumbnail/handler.py", add_comment)
     apply = start_apply(workspace, emulator.endpoint_url)
     watcher = when_split(aws, lambda _: apply.send_signal(signal.SIGINT))
     _, stderr = apply.communicate(timeout=120)
     watcher.join(timeout=5)
     assert apply.returncode == 130, stderr
-    assert "Interrupted" in stderr and "Traceback" not in stderr
     assert alias(aws) == ("1", {"2": 0.1})  # left mid-canary
+    return first, stderr
+
+
+@with_infrastructure
+def test_a_rollout_interrupted_mid_bake_is_finished_by_the_next_apply(
+    workspace: Workspace, emulator: FrontedEmulator, aws: Aws
+) -> None:
+    _, stderr = interrupt_mid_canary(workspace, emulator, aws)
+    assert "Interrupted" in stderr and "Traceback" not in stderr
 
     with_rollout(workspace, "canary 10% 1s")
     rerun = workspace.deploy("apply", "--endpoint-url", emulator.endpoint_url)
@@ -162,15 +169,7 @@ def test_a_rollout_interrupted_mid_bake_is_finished_by_the_next_apply(
 def test_a_rollout_interrupted_mid_bake_is_undone_by_a_rollback(
     workspace: Workspace, emulator: FrontedEmulator, aws: Aws
 ) -> None:
-    create_alarm(aws)
-    with_rollout(workspace, "canary 10% 60s")
-    first = workspace.deploy("apply", "--endpoint-url", emulator.endpoint_url).summary["deploy_id"]
-    workspace.edit("thumbnail", "thumbnail/handler.py", add_comment)
-    apply = start_apply(workspace, emulator.endpoint_url)
-    watcher = when_split(aws, lambda _: apply.send_signal(signal.SIGINT))
-    apply.communicate(timeout=120)
-    watcher.join(timeout=5)
-    assert alias(aws) == ("1", {"2": 0.1})
+    first, _ = interrupt_mid_canary(workspace, emulator, aws)
 
     # The interrupted deploy was never recorded: rollback restores the newest record.
     back = workspace.deploy("rollback", "--endpoint-url", emulator.endpoint_url)
