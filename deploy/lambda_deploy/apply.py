@@ -69,6 +69,8 @@ class ApplyResult:
 
 # How many times one function is planned again after losing a race, before apply gives up.
 MAX_ATTEMPTS = 3
+# After Ctrl-C, how long the calls under way may take to finish before the process leaves anyway.
+WORKER_GRACE_SECONDS = 10.0
 
 
 class LostRace(Exception):
@@ -89,6 +91,7 @@ class Executor:
         self._stop = threading.Event()  # set on the first error or Ctrl-C: start nothing more
         self._interrupted = threading.Event()  # Ctrl-C: the process is leaving, touch nothing more
         self._lock = threading.Lock()
+        self._workers: list[threading.Thread] = []  # every thread started, to wait for after Ctrl-C
         self._role_arn: str | None = None
         # The state each function is in, as last read or written: the next write expects it.
         self._functions: dict[str, FunctionState | None] = {
@@ -139,7 +142,9 @@ class Executor:
         except KeyboardInterrupt:
             self._interrupted.set()
             self._stop.set()
-            raise Interrupted(f"Interrupted: {self.progress.sentence()}; rerun apply to finish.")
+            sentence = self.progress.sentence()  # what Ctrl-C cut off, before the workers wind down
+            self._let_workers_finish()
+            raise Interrupted(f"Interrupted: {sentence}; rerun apply to finish.")
         self.result.outcomes = [self.progress.outcomes[i] for i in sorted(self.progress.outcomes)]
         for name, state in self._functions.items():
             self.result.function_layers[name] = state.layer_arns if state else ()
@@ -166,10 +171,7 @@ class Executor:
                     errors[number] = e
                     self._stop.set()
 
-        # Daemon threads: after Ctrl-C the process exits without waiting for a call under way.
-        threads = [threading.Thread(target=worker, daemon=True) for _ in range(min(parallel, len(chains)))]
-        for thread in threads:
-            thread.start()
+        threads = [self._start_worker(worker) for _ in range(min(parallel, len(chains)))]
         for thread in threads:
             while thread.is_alive():
                 thread.join(timeout=0.1)  # a bounded join: Ctrl-C interrupts it
@@ -267,6 +269,26 @@ class Executor:
                 raise
             self.progress.finish(index, did)
 
+    def _start_worker(self, target: Callable[[], None]) -> threading.Thread:
+        # A daemon: after Ctrl-C, a call that hangs past WORKER_GRACE_SECONDS cannot keep the
+        # process alive (cli.entry_point then leaves without finalizing the interpreter).
+        thread = threading.Thread(target=target, daemon=True)
+        self._workers.append(thread)
+        thread.start()
+        return thread
+
+    def _let_workers_finish(self) -> None:
+        """After Ctrl-C: every worker stops at its next check (a bake wakes at once), so wait a
+        moment for the calls under way. A thread left printing while the interpreter shuts down
+        aborts it ("could not acquire lock for <stdout>"), and a call cut off is a call whose
+        effect the report cannot name. A second Ctrl-C stops waiting."""
+        deadline = time.monotonic() + WORKER_GRACE_SECONDS
+        try:
+            for thread in self._workers:
+                thread.join(timeout=max(0.0, deadline - time.monotonic()))
+        except KeyboardInterrupt:
+            pass
+
     def _in_worker(self, call: Callable[[], str]) -> str:
         results: list[str] = []
         errors: list[BaseException] = []
@@ -277,8 +299,7 @@ class Executor:
             except BaseException as e:
                 errors.append(e)
 
-        thread = threading.Thread(target=run, daemon=True)
-        thread.start()
+        thread = self._start_worker(run)
         while thread.is_alive():
             thread.join(timeout=0.1)
         if errors:

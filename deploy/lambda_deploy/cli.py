@@ -27,7 +27,9 @@ import argparse
 import contextlib
 import json
 import logging
+import os
 import sys
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
@@ -498,5 +500,19 @@ def _ending(message: str, deployment: Deployment) -> str:
     return f"{message.rstrip()} {ending}"
 
 
+def entry_point() -> None:
+    """How the tool runs as a program (deploy/BUILD's pex, the tests' own processes). After
+    Ctrl-C, a worker thread may still be in an AWS call past the executor's grace period: the
+    interpreter's shutdown would then abort on the lock that thread holds on stdout, with exit
+    -6 and a fatal error in place of the one-line report. Leave without that shutdown instead;
+    everything worth saying has been printed and flushed."""
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    if any(thread.daemon and thread.is_alive() for thread in threading.enumerate()):
+        os._exit(code)
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry_point()

@@ -256,7 +256,7 @@ class Workspace:
 def start_cli(workspace: Workspace, *args: str) -> subprocess.Popen[str]:
     """`./pants run deploy -- ARGS` as its own process (as another CI runner, or a terminal,
     would run it), on the workspace's configuration and artifacts."""
-    main = "import sys; from lambda_deploy.cli import main; sys.exit(main())"
+    main = "from lambda_deploy.cli import entry_point; entry_point()"
     paths = ("--config", str(workspace.config), "--dist", str(workspace.dist))
     return subprocess.Popen(
         [sys.executable, "-c", main, *args, *paths],

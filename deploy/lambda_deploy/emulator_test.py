@@ -17,7 +17,7 @@ from lambda_deploy.conftest import Workspace, add_comment
 def test_the_emulator_serves_deploys_history_and_rollback_across_runs_until_ctrl_c(
     workspace: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    main = "import sys; from lambda_deploy.cli import main; sys.exit(main())"
+    main = "from lambda_deploy.cli import entry_point; entry_point()"
     emulator = subprocess.Popen(
         [
             sys.executable,
