@@ -1,8 +1,9 @@
 """The PyPI layer built for Lambda runtimes other than python3.11 x86_64, in a copy of the repository.
 
 Only one Lambda platform is built day to day, so these checks are what stands between a runtime
-change and layers that fail on Lambda at the first import. For python3.13 on arm64 and
-python3.12 on x86_64 the test turns the knob, relocks every resolve with the lock command and
+change and layers that fail on Lambda at the first import. For each platform that
+tests/integration/BUILD names (python3.13 arm64, python3.12 x86_64; one test process each), the
+test turns the knob, relocks every resolve with the lock command and
 packages the PyPI layer (from PyPI, through uv's cache), then checks the layer's files the way
 Lambda's loader would see them:
 
@@ -127,11 +128,17 @@ def build_pypi_layer(repo: RepoCopy, platform: LambdaPlatform, unpacked: Path) -
     return json.loads(repo.path(PYPI_METADATA).read_text())
 
 
-@pytest.mark.parametrize(
-    "platform",
-    [LambdaPlatform("python3.13", "arm64"), LambdaPlatform("python3.12", "x86_64")],
-    ids=lambda platform: platform.slug,
-)
+def platforms_under_test() -> list[LambdaPlatform]:
+    """The platforms this process checks: tests/integration/BUILD runs one process per platform
+    (LAMBDA_PLATFORM_UNDER_TEST, space-separated slugs such as python3.12-x86_64)."""
+    slugs = os.environ.get("LAMBDA_PLATFORM_UNDER_TEST", "").split()
+    assert (
+        slugs
+    ), "LAMBDA_PLATFORM_UNDER_TEST is not set: run this test with ./pants test, see tests/integration/BUILD"
+    return [LambdaPlatform(*slug.split("-", 1)) for slug in slugs]  # an unknown one fails, named
+
+
+@pytest.mark.parametrize("platform", platforms_under_test(), ids=lambda platform: platform.slug)
 def test_the_pypi_layer_builds_for_the_runtime_and_cpu_it_is_set_to(
     platform: LambdaPlatform, tmp_path: Path
 ) -> None:
