@@ -509,7 +509,7 @@ def entry_point() -> None:
     code = main()
     sys.stdout.flush()
     sys.stderr.flush()
-    if any(thread.daemon and thread.is_alive() for thread in threading.enumerate()):
+    if code == EXIT_INTERRUPTED and any(t.daemon and t.is_alive() for t in threading.enumerate()):
         os._exit(code)
     sys.exit(code)
 

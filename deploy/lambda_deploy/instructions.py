@@ -29,6 +29,17 @@ class LayerRef:
         return f"{self.layer.name}:{self.version.version if self.version else '(new)'}"
 
 
+class FunctionStep:
+    """An instruction about one function, which it is named by (the progress report, the
+    per-function chains of apply)."""
+
+    function: FunctionConfig
+
+    @property
+    def subject(self) -> str:
+        return self.function.name
+
+
 @dataclass(frozen=True)
 class EnsureBucket:
     """Creates the artifacts bucket (only on the local emulator; on AWS it must exist)."""
@@ -78,7 +89,7 @@ class PublishLayer:
 
 
 @dataclass(frozen=True)
-class CreateFunction:
+class CreateFunction(FunctionStep):
     """Creates a function with its code and layers (only on the local emulator)."""
 
     function: FunctionConfig
@@ -87,10 +98,6 @@ class CreateFunction:
     layers: tuple[LayerRef, ...]
     memory_mb: int
     timeout_seconds: int
-
-    @property
-    def subject(self) -> str:
-        return self.function.name
 
     def describe(self) -> str:
         layers = ", ".join(ref.describe() for ref in self.layers)
@@ -101,28 +108,20 @@ class CreateFunction:
 
 
 @dataclass(frozen=True)
-class UpdateCode:
+class UpdateCode(FunctionStep):
     function: FunctionConfig
     artifact: Artifact
     code: Code
-
-    @property
-    def subject(self) -> str:
-        return self.function.name
 
     def describe(self) -> str:
         return f"update the code of {self.function.name} from {self.artifact.path}"
 
 
 @dataclass(frozen=True)
-class SetLayers:
+class SetLayers(FunctionStep):
     function: FunctionConfig
     layers: tuple[LayerRef, ...]
     current: tuple[str, ...]  # the layer version ARNs the plan found, for the reason it gives
-
-    @property
-    def subject(self) -> str:
-        return self.function.name
 
     def describe(self) -> str:
         layers = ", ".join(ref.describe() for ref in self.layers)
@@ -131,22 +130,18 @@ class SetLayers:
 
 
 @dataclass(frozen=True)
-class SetSnapStart:
+class SetSnapStart(FunctionStep):
     """Turns SnapStart on (or off) for the function's published versions, before the next one."""
 
     function: FunctionConfig
     enabled: bool
-
-    @property
-    def subject(self) -> str:
-        return self.function.name
 
     def describe(self) -> str:
         return f"turn SnapStart {'on' if self.enabled else 'off'} for the published versions of {self.function.name}"
 
 
 @dataclass(frozen=True)
-class PublishVersion:
+class PublishVersion(FunctionStep):
     """Publishes the function's `$LATEST`, as the instructions before it leave it, as a version:
     what the alias then points at. Lambda publishes only if the code is still the one this deploy
     put there (CodeSha256) and nothing changed since it read the function (RevisionId)."""
@@ -154,16 +149,12 @@ class PublishVersion:
     function: FunctionConfig
     code_sha256: str  # what $LATEST's code will be: the artifact's, or what is deployed
 
-    @property
-    def subject(self) -> str:
-        return self.function.name
-
     def describe(self) -> str:
         return f"publish a version of {self.function.name} (code {self.code_sha256[:12]}...)"
 
 
 @dataclass(frozen=True)
-class PointAlias:
+class PointAlias(FunctionStep):
     """Moves the function's alias, with all its traffic, to a version: the one this plan
     publishes, or one that already holds exactly what $LATEST holds."""
 
@@ -171,10 +162,6 @@ class PointAlias:
     alias: str
     version: FunctionVersion | None  # None: the version PublishVersion publishes just before
     current: AliasState | None  # None: the alias does not exist yet
-
-    @property
-    def subject(self) -> str:
-        return self.function.name
 
     def describe(self) -> str:
         target = f"version {self.version.version}" if self.version else "the new version"
@@ -188,7 +175,7 @@ class PointAlias:
 
 
 @dataclass(frozen=True)
-class ShiftTraffic:
+class ShiftTraffic(FunctionStep):
     """Moves the alias to a version step by step (rollout.py), polling `alarms` while traffic is
     split; moves it back, with all its traffic, as soon as one is in ALARM."""
 
@@ -196,10 +183,6 @@ class ShiftTraffic:
     alias: str
     version: FunctionVersion | None  # None: the version PublishVersion publishes just before
     current: AliasState  # the alias, on the version traffic shifts away from
-
-    @property
-    def subject(self) -> str:
-        return self.function.name
 
     def describe(self) -> str:
         target = f"version {self.version.version}" if self.version else "the new version"
@@ -253,15 +236,7 @@ def short_layer_arn(arn: str) -> str:
 
 
 # What a function's instructions act on; everything else comes before them.
-FUNCTION_INSTRUCTIONS = (
-    CreateFunction,
-    UpdateCode,
-    SetLayers,
-    SetSnapStart,
-    PublishVersion,
-    PointAlias,
-    ShiftTraffic,
-)
+FUNCTION_INSTRUCTIONS = (FunctionStep,)
 # What runs after every function's instructions.
 LAST_INSTRUCTIONS = (RecordDeploy,)
 

@@ -12,7 +12,7 @@ import pytest
 from lambda_deploy import rollout as rollout_module
 from lambda_deploy.aws import Aws
 from lambda_deploy.config import DEFAULT_ALIAS
-from lambda_deploy.conftest import FrontedEmulator, Workspace, add_comment, with_infrastructure
+from lambda_deploy.conftest import FrontedEmulator, Run, Workspace, add_comment, with_infrastructure
 from lambda_deploy.recovery_test import start_apply
 
 ALARM = "thumbnail-errors"
@@ -47,6 +47,16 @@ def with_rollout(workspace: Workspace, rollout: str) -> None:
     )
 
 
+def deployed_then_edited(workspace: Workspace, emulator: FrontedEmulator, aws: Aws, rollout: str) -> Run:
+    """The alarm, `rollout` in deploy.toml, a first deploy (a new alias is pointed at once), then
+    an edit to thumbnail for the next apply to roll out; returns the first deploy."""
+    create_alarm(aws)
+    with_rollout(workspace, rollout)
+    first = workspace.deploy("apply", "--endpoint-url", emulator.endpoint_url)
+    workspace.edit("thumbnail", "thumbnail/handler.py", add_comment)
+    return first
+
+
 def when_split(aws: Aws, then: Callable[[dict[str, float]], None]) -> threading.Thread:
     """Watches the alias from another thread and calls `then` once it sends traffic to two versions."""
 
@@ -68,11 +78,8 @@ def when_split(aws: Aws, then: Callable[[dict[str, float]], None]) -> threading.
 def test_a_canary_that_stays_quiet_sends_10_percent_then_everything(
     workspace: Workspace, emulator: FrontedEmulator, aws: Aws
 ) -> None:
-    create_alarm(aws)
-    with_rollout(workspace, "canary 10% 2s")
-    workspace.deploy("apply", "--endpoint-url", emulator.endpoint_url)  # a new alias: at once
-    assert alias(aws) == ("1", {})
-    workspace.edit("thumbnail", "thumbnail/handler.py", add_comment)
+    deployed_then_edited(workspace, emulator, aws, "canary 10% 2s")
+    assert alias(aws) == ("1", {})  # a new alias: moved at once
     seen: list[dict[str, float]] = []
     watcher = when_split(aws, seen.append)
 
@@ -93,10 +100,7 @@ def test_a_canary_that_stays_quiet_sends_10_percent_then_everything(
 def test_an_alarm_mid_bake_moves_the_alias_back_and_the_deploy_fails_naming_it(
     workspace: Workspace, emulator: FrontedEmulator, aws: Aws
 ) -> None:
-    create_alarm(aws)
-    with_rollout(workspace, "canary 10% 30s")
-    workspace.deploy("apply", "--endpoint-url", emulator.endpoint_url)
-    workspace.edit("thumbnail", "thumbnail/handler.py", add_comment)
+    deployed_then_edited(workspace, emulator, aws, "canary 10% 30s")
     watcher = when_split(
         aws,
         lambda _: aws.cloudwatch.set_alarm_state(AlarmName=ALARM, StateValue="ALARM", StateReason="errors"),
@@ -122,10 +126,7 @@ def test_an_alarm_mid_bake_moves_the_alias_back_and_the_deploy_fails_naming_it(
 def test_a_linear_rollout_steps_through_each_weight(
     workspace: Workspace, emulator: FrontedEmulator, aws: Aws
 ) -> None:
-    create_alarm(aws)
-    with_rollout(workspace, "linear 50% every 1s")
-    workspace.deploy("apply", "--endpoint-url", emulator.endpoint_url)
-    workspace.edit("thumbnail", "thumbnail/handler.py", add_comment)
+    deployed_then_edited(workspace, emulator, aws, "linear 50% every 1s")
 
     run = workspace.deploy("apply", "--endpoint-url", emulator.endpoint_url)
 
@@ -137,10 +138,7 @@ def test_a_linear_rollout_steps_through_each_weight(
 def interrupt_mid_canary(workspace: Workspace, emulator: FrontedEmulator, aws: Aws) -> tuple[str, str]:
     """A first deploy, then an apply of a thumbnail edit stopped by Ctrl-C while its canary bakes;
     returns the first deploy's id and what the interrupted apply printed."""
-    create_alarm(aws)
-    with_rollout(workspace, "canary 10% 60s")
-    first = workspace.deploy("apply", "--endpoint-url", emulator.endpoint_url).summary["deploy_id"]
-    workspace.edit("thumbnail", "thumbnail/handler.py", add_comment)
+    first = deployed_then_edited(workspace, emulator, aws, "canary 10% 60s").summary["deploy_id"]
     apply = start_apply(workspace, emulator.endpoint_url)
     watcher = when_split(aws, lambda _: apply.send_signal(signal.SIGINT))
     _, stderr = apply.communicate(timeout=120)
