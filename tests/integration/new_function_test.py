@@ -4,10 +4,13 @@ deploy configuration or CI file is edited, yet it is packaged, checked and deplo
 from __future__ import annotations
 
 import json
+import shutil
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
-from integration.repo_copy import RepoCopy
+import pytest
+from integration.repo_copy import FUNCTIONS, RepoCopy
 
 GOOD_HANDLER = """from lambda_common.responses import json_response
 
@@ -30,6 +33,22 @@ def handler(event, context):
 FUNCTION_TARGET = '\npython_aws_lambda_function(name="lambda", handler="handler.py:handler")\n'
 
 
+@pytest.fixture(scope="module")
+def module_copy(tmp_path_factory: pytest.TempPathFactory) -> RepoCopy:
+    return RepoCopy(tmp_path_factory.mktemp("new-function") / "repo")
+
+
+@pytest.fixture
+def repo(module_copy: RepoCopy) -> Iterator[RepoCopy]:
+    """The module's copy of the repository (one pantsd for both tests), and after each test,
+    without the functions it added, so that neither sees the other's."""
+    functions = module_copy.path(FUNCTIONS)
+    before = set(functions.iterdir())
+    yield module_copy
+    for added in set(functions.iterdir()) - before:
+        shutil.rmtree(added)
+
+
 def add_function(repo: RepoCopy, name: str, handler_source: str) -> Path:
     """README step 1: a folder with a handler.py (no __init__.py)."""
     folder = repo.path(f"src/python/{name}")
@@ -38,8 +57,7 @@ def add_function(repo: RepoCopy, name: str, handler_source: str) -> Path:
     return folder
 
 
-def test_a_function_added_as_the_readme_says_is_packaged_checked_and_deployed(tmp_path: Path) -> None:
-    repo = RepoCopy(tmp_path / "repo")
+def test_a_function_added_as_the_readme_says_is_packaged_checked_and_deployed(repo: RepoCopy) -> None:
     good = add_function(repo, "greeter", GOOD_HANDLER)
     bad = add_function(repo, "cache_writer", WRITES_AT_IMPORT)
 
@@ -93,8 +111,7 @@ def handler(event, context):
 """
 
 
-def test_a_typo_or_an_unlisted_import_stops_package_with_the_fix(tmp_path: Path) -> None:
-    repo = RepoCopy(tmp_path / "repo")
+def test_a_typo_or_an_unlisted_import_stops_package_with_the_fix(repo: RepoCopy) -> None:
     folder = add_function(repo, "typo", GOOD_HANDLER)
     (folder / "BUILD").write_text(
         'python_sources()\n\npython_aws_lambda_function(name="lambda", handler="handler.py:handlr")\n'
