@@ -360,7 +360,7 @@ class Deployment:
                 )
                 result = self.executor.run()
                 print(result_text(plan, result), file=human)
-            outcome = summary(plan, sizes, result)
+            outcome = summary(args.command, plan, sizes, result)
             if args.json:
                 print(json.dumps(outcome, indent=2))
             if getattr(args, "summary_markdown", None):

@@ -99,6 +99,7 @@ def test_promote_deploys_to_prod_the_very_bytes_staging_recorded(
     )
 
     assert run.exit_code == 0, run.output
+    assert run.summary["command"] == "promote"
     for name in FUNCTIONS:
         assert code(aws, f"prod-{name}", "prod-live") == code(aws, f"staging-{name}", "staging-live")
     (record,) = staged.deploy("history", "--env", "prod", "--endpoint-url", emulator.endpoint_url).summary

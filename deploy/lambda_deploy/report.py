@@ -139,9 +139,11 @@ def _alias_version(status: FunctionStatus, result: ApplyResult | None) -> str | 
     return status.alias.function_version if status.alias else None
 
 
-def summary(plan: Plan, sizes: list[FunctionSize], result: ApplyResult | None) -> dict[str, Any]:
-    """Machine-readable: the instructions, and what was (for plan: would be) published, updated,
-    left unchanged."""
+def summary(
+    command: str, plan: Plan, sizes: list[FunctionSize], result: ApplyResult | None
+) -> dict[str, Any]:
+    """Machine-readable, for `command` (plan, apply or promote): the instructions, and what was
+    (for plan: would be) published, updated, left unchanged."""
     layers = []
     for status in plan.layers:
         version = result.layer_versions.get(status.layer.key) if result else status.ref.version
@@ -176,7 +178,7 @@ def summary(plan: Plan, sizes: list[FunctionSize], result: ApplyResult | None) -
         for fields, outcome in zip(instructions, result.outcomes):
             fields["did"] = outcome.did
     return {
-        "command": "apply" if result else "plan",
+        "command": command,
         "deploy_id": result.deploy_id if result else plan.deploy_id,
         "target": plan.target.description,
         "region": plan.config.region,
