@@ -51,7 +51,7 @@ def repo(module_copy: RepoCopy) -> Iterator[RepoCopy]:
 
 def add_function(repo: RepoCopy, name: str, handler_source: str) -> Path:
     """README step 1: a folder with a handler.py (no __init__.py)."""
-    folder = repo.path(f"src/python/{name}")
+    folder = repo.path(FUNCTIONS) / name
     folder.mkdir(parents=True)
     (folder / "handler.py").write_text(handler_source)
     return folder
